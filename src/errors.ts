@@ -1,0 +1,52 @@
+import { GraphQLError } from 'graphql';
+import type { z } from 'zod';
+
+/** Every failure a client can see, with the HTTP status both faces (GraphQL and REST) answer with. */
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  VALIDATION_FAILED: 422,
+  INTERNAL_SERVER_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * The one error type of the domain. It is a GraphQLError, so Yoga sends its message and
+ * `extensions.code` unmasked (and uses `extensions.http.status`); the REST layer renders the same
+ * object as `{"detail", "code"}` with the same status.
+ */
+export class AppError extends GraphQLError {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+    const status = ERROR_STATUS[code];
+    super(message, { extensions: { code, http: { status } }, originalError: asError(options.cause) });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = status;
+  }
+
+  /** The REST face of the error: `{"detail", "code"}`. */
+  restBody() {
+    return { detail: this.message, code: this.code };
+  }
+}
+
+function asError(cause: unknown): Error | undefined {
+  return cause instanceof Error ? cause : undefined;
+}
+
+export function notFound(entity: 'Chat' | 'Conversation', id: string): AppError {
+  return new AppError('NOT_FOUND', `${entity} ${JSON.stringify(id)} not found`);
+}
+
+/** One readable sentence for all problems of an input, e.g. "name must not be empty; role must be …". */
+export function validationFailed(error: z.ZodError): AppError {
+  const detail = [...new Set(error.issues.map((issue) => issue.message))].join('; ');
+  return new AppError('VALIDATION_FAILED', detail);
+}

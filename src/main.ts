@@ -1,0 +1,50 @@
+import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { createLogger } from './logger.ts';
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  const database = await openDatabase(config.database.url, { poolSize: config.database.poolSize });
+  if (config.database.migrateOnStart) {
+    const applied = await migrate(database);
+    logger.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
+  }
+  const { fetch } = createApp({ config, database, logger });
+  const server = serve({ fetch, hostname: config.server.host, port: config.server.port }, (info) => {
+    logger.info({ url: `http://${config.server.host}:${info.port}`, store: database.target.kind }, 'listening');
+  }) as Server;
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    // Stop accepting, let open requests finish, then cut whatever is still open (long streams).
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeIdleConnections();
+    const deadline = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
+    await closed;
+    clearTimeout(deadline);
+    await database.close();
+    logger.info('stopped');
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      shutdown(signal).catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exitCode = 1;
+      });
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  // A readable line, not a stack trace, for the mistakes an operator makes (bad env, bad migration).
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,8 @@
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './chat.ts';
+import './conversation.ts';
+
+export type { Context } from './builder.ts';
+
+export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,0 +1,37 @@
+import type { Conversation, Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import { notFound } from '../errors.ts';
+import { CreateConversationInput, isUuid, parseInput } from './inputs.ts';
+import { isForeignKeyViolation } from './prisma-errors.ts';
+
+export type ConversationQuery = { include?: Prisma.ConversationInclude; select?: Prisma.ConversationSelect };
+
+/** A chat's messages read oldest first, in insertion order within one millisecond. */
+export const CONVERSATION_ORDER: Prisma.ConversationOrderByWithRelationInput[] = [{ createdAt: 'asc' }, { seq: 'asc' }];
+
+export class ConversationService {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async find(id: string, query: ConversationQuery = {}): Promise<Conversation | null> {
+    if (!isUuid(id)) return null;
+    return this.prisma.conversation.findUnique({ ...query, where: { id } });
+  }
+
+  /** Every message of a chat, oldest first; NOT_FOUND when the chat does not exist. */
+  async listByChat(chatId: string): Promise<Conversation[]> {
+    const chat = isUuid(chatId)
+      ? await this.prisma.chat.findUnique({ where: { id: chatId }, include: { conversations: { orderBy: CONVERSATION_ORDER } } })
+      : null;
+    if (!chat) throw notFound('Chat', chatId);
+    return chat.conversations;
+  }
+
+  async create(input: unknown, query: ConversationQuery = {}): Promise<Conversation> {
+    const data = parseInput(CreateConversationInput, input);
+    try {
+      // The foreign key decides whether the chat exists: no read-then-write race with a delete.
+      return await this.prisma.conversation.create({ ...query, data });
+    } catch (error) {
+      throw isForeignKeyViolation(error) ? notFound('Chat', data.chatId) : error;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { validationFailed } from '../errors.ts';
+
+/**
+ * Input rules shared by GraphQL, REST and the OpenAPI description. Limits (documented in the
+ * README): a chat name is 1–200 characters after trimming; a message 1–32,000 characters and not
+ * only white space (it is stored as sent: leading spaces and newlines can matter in code).
+ */
+export const NAME_MAX_LENGTH = 200;
+export const MESSAGE_MAX_LENGTH = 32_000;
+
+const typed = (field: string, type: string) => ({
+  error: (issue: { input: unknown }) => (issue.input === undefined ? `${field} is required` : `${field} must be ${type}`),
+});
+
+// Any 8-4-4-4-12 hex id PostgreSQL's uuid type accepts, not only RFC 9562 versions.
+export const Uuid = z.guid();
+
+export const ChatName = z
+  .string(typed('name', 'a string'))
+  .trim()
+  .min(1, 'name must not be empty')
+  .max(NAME_MAX_LENGTH, `name must be at most ${NAME_MAX_LENGTH} characters`);
+
+export const RoleInput = z.enum(['Human', 'Assistant'], typed('role', '"Human" or "Assistant"'));
+
+export const Message = z
+  .string(typed('message', 'a string'))
+  .max(MESSAGE_MAX_LENGTH, `message must be at most ${MESSAGE_MAX_LENGTH} characters`)
+  .refine((message) => message.trim().length > 0, 'message must not be empty');
+
+/**
+ * ISO-8601 date-time as JSON carries it. Legacy clients send naive times ("2023-08-05T14:48:00"):
+ * they are read as UTC, as in the seed API's examples, never as the server's local time.
+ */
+export const TimestampString = z.iso
+  .datetime({ offset: true, local: true, error: 'updated_at must be an ISO-8601 date-time' })
+  .transform((value) => new Date(/(Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`));
+
+/** A time from GraphQL's DateTime scalar (already a Date) or from JSON. */
+export const Timestamp = z.union([z.date(), TimestampString]);
+
+export const CreateChatInput = z.object({ name: ChatName });
+export const UpdateChatInput = z.object({ name: ChatName, updatedAt: Timestamp.nullish() });
+export const ChatId = z.guid(typed('chat_id', 'a UUID'));
+
+export const CreateConversationInput = z.object({
+  chatId: ChatId,
+  role: RoleInput,
+  message: Message,
+});
+
+export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw validationFailed(parsed.error);
+  return parsed.data;
+}
+
+export function isUuid(value: string): boolean {
+  return Uuid.safeParse(value).success;
+}

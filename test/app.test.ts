@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from './support/app.ts';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(() => app.close());
+
+describe('service endpoints', () => {
+  it('GET /healthz is 200 once migrations are applied', async () => {
+    const response = await app.request('/healthz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('GET /healthz is 503 while a shipped migration is not applied', async () => {
+    await app.database.prisma.$executeRawUnsafe('UPDATE "_prisma_migrations" SET rolled_back_at = now()');
+    try {
+      const response = await app.request('/healthz');
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE', detail: expect.stringMatching(/Migrations not applied/) });
+    } finally {
+      await app.database.prisma.$executeRawUnsafe('UPDATE "_prisma_migrations" SET rolled_back_at = NULL');
+    }
+  });
+
+  it('serves an OpenAPI 3.1 description of every legacy route', async () => {
+    const response = await app.request('/openapi.json');
+    expect(response.status).toBe(200);
+    const document = await response.json();
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths).sort()).toEqual([
+      '/chats/',
+      '/chats/create',
+      '/chats/delete/{id}',
+      '/chats/update/{id}',
+      '/chats/{id}',
+      '/chats/{id}/conversations',
+      '/conversations/create',
+    ]);
+    expect(document.components.schemas.Chat.properties).toHaveProperty('created_at');
+    expect(document.paths['/chats/create'].post.responses).toHaveProperty('422');
+  });
+
+  it('serves a browsable page of the REST API at /docs', async () => {
+    const response = await app.request('/docs');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await response.text()).toContain('/openapi.json');
+  });
+
+  it('serves GraphiQL to browsers at /graphql', async () => {
+    const response = await app.request('/graphql', { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/graphiql/i);
+  });
+
+  it('refuses a GraphQL body over the size limit with 413', async () => {
+    const response = await app.request('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ __typename }${' '.repeat(128 * 1024)}` }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+});

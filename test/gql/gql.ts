@@ -1,0 +1,106 @@
+/* eslint-disable */
+import * as types from './graphql.ts';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  mutation CreateChat($name: String!) {\n    createChat(name: $name) { id name createdAt updatedAt }\n  }\n": typeof types.CreateChatDocument,
+    "\n  mutation UpdateChat($id: ID!, $name: String!, $updatedAt: DateTime) {\n    updateChat(id: $id, name: $name, updatedAt: $updatedAt) { id name createdAt updatedAt }\n  }\n": typeof types.UpdateChatDocument,
+    "\n  mutation DeleteChat($id: ID!) {\n    deleteChat(id: $id) { id name }\n  }\n": typeof types.DeleteChatDocument,
+    "\n  query GetChat($id: ID!) {\n    chat(id: $id) { id name createdAt updatedAt }\n  }\n": typeof types.GetChatDocument,
+    "\n  query ListChats($first: Int, $after: String) {\n    chats(first: $first, after: $after) {\n      edges { cursor node { id name updatedAt } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.ListChatsDocument,
+    "\n  query ChatsWithConversations($first: Int!, $messages: Int!) {\n    chats(first: $first) {\n      edges { node { id name conversations(first: $messages) { edges { node { id role message chatId } } } } }\n    }\n  }\n": typeof types.ChatsWithConversationsDocument,
+    "\n  mutation AddMessage($chatId: ID!, $role: Role!, $message: String!) {\n    createConversation(chatId: $chatId, role: $role, message: $message) { id }\n  }\n": typeof types.AddMessageDocument,
+    "\n  mutation NewChat($name: String!) {\n    createChat(name: $name) { id }\n  }\n": typeof types.NewChatDocument,
+    "\n  mutation CreateConversation($chatId: ID!, $role: Role!, $message: String!) {\n    createConversation(chatId: $chatId, role: $role, message: $message) {\n      id role chatId message createdAt updatedAt chat { id }\n    }\n  }\n": typeof types.CreateConversationDocument,
+    "\n  query GetConversation($id: ID!) {\n    conversation(id: $id) { id role message chat { id } }\n  }\n": typeof types.GetConversationDocument,
+    "\n  query ChatMessages($id: ID!, $first: Int, $after: String) {\n    chat(id: $id) {\n      conversations(first: $first, after: $after) {\n        edges { node { message } }\n        pageInfo { hasNextPage endCursor }\n      }\n    }\n  }\n": typeof types.ChatMessagesDocument,
+};
+const documents: Documents = {
+    "\n  mutation CreateChat($name: String!) {\n    createChat(name: $name) { id name createdAt updatedAt }\n  }\n": types.CreateChatDocument,
+    "\n  mutation UpdateChat($id: ID!, $name: String!, $updatedAt: DateTime) {\n    updateChat(id: $id, name: $name, updatedAt: $updatedAt) { id name createdAt updatedAt }\n  }\n": types.UpdateChatDocument,
+    "\n  mutation DeleteChat($id: ID!) {\n    deleteChat(id: $id) { id name }\n  }\n": types.DeleteChatDocument,
+    "\n  query GetChat($id: ID!) {\n    chat(id: $id) { id name createdAt updatedAt }\n  }\n": types.GetChatDocument,
+    "\n  query ListChats($first: Int, $after: String) {\n    chats(first: $first, after: $after) {\n      edges { cursor node { id name updatedAt } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.ListChatsDocument,
+    "\n  query ChatsWithConversations($first: Int!, $messages: Int!) {\n    chats(first: $first) {\n      edges { node { id name conversations(first: $messages) { edges { node { id role message chatId } } } } }\n    }\n  }\n": types.ChatsWithConversationsDocument,
+    "\n  mutation AddMessage($chatId: ID!, $role: Role!, $message: String!) {\n    createConversation(chatId: $chatId, role: $role, message: $message) { id }\n  }\n": types.AddMessageDocument,
+    "\n  mutation NewChat($name: String!) {\n    createChat(name: $name) { id }\n  }\n": types.NewChatDocument,
+    "\n  mutation CreateConversation($chatId: ID!, $role: Role!, $message: String!) {\n    createConversation(chatId: $chatId, role: $role, message: $message) {\n      id role chatId message createdAt updatedAt chat { id }\n    }\n  }\n": types.CreateConversationDocument,
+    "\n  query GetConversation($id: ID!) {\n    conversation(id: $id) { id role message chat { id } }\n  }\n": types.GetConversationDocument,
+    "\n  query ChatMessages($id: ID!, $first: Int, $after: String) {\n    chat(id: $id) {\n      conversations(first: $first, after: $after) {\n        edges { node { message } }\n        pageInfo { hasNextPage endCursor }\n      }\n    }\n  }\n": types.ChatMessagesDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateChat($name: String!) {\n    createChat(name: $name) { id name createdAt updatedAt }\n  }\n"): (typeof documents)["\n  mutation CreateChat($name: String!) {\n    createChat(name: $name) { id name createdAt updatedAt }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateChat($id: ID!, $name: String!, $updatedAt: DateTime) {\n    updateChat(id: $id, name: $name, updatedAt: $updatedAt) { id name createdAt updatedAt }\n  }\n"): (typeof documents)["\n  mutation UpdateChat($id: ID!, $name: String!, $updatedAt: DateTime) {\n    updateChat(id: $id, name: $name, updatedAt: $updatedAt) { id name createdAt updatedAt }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteChat($id: ID!) {\n    deleteChat(id: $id) { id name }\n  }\n"): (typeof documents)["\n  mutation DeleteChat($id: ID!) {\n    deleteChat(id: $id) { id name }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query GetChat($id: ID!) {\n    chat(id: $id) { id name createdAt updatedAt }\n  }\n"): (typeof documents)["\n  query GetChat($id: ID!) {\n    chat(id: $id) { id name createdAt updatedAt }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ListChats($first: Int, $after: String) {\n    chats(first: $first, after: $after) {\n      edges { cursor node { id name updatedAt } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"): (typeof documents)["\n  query ListChats($first: Int, $after: String) {\n    chats(first: $first, after: $after) {\n      edges { cursor node { id name updatedAt } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ChatsWithConversations($first: Int!, $messages: Int!) {\n    chats(first: $first) {\n      edges { node { id name conversations(first: $messages) { edges { node { id role message chatId } } } } }\n    }\n  }\n"): (typeof documents)["\n  query ChatsWithConversations($first: Int!, $messages: Int!) {\n    chats(first: $first) {\n      edges { node { id name conversations(first: $messages) { edges { node { id role message chatId } } } } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AddMessage($chatId: ID!, $role: Role!, $message: String!) {\n    createConversation(chatId: $chatId, role: $role, message: $message) { id }\n  }\n"): (typeof documents)["\n  mutation AddMessage($chatId: ID!, $role: Role!, $message: String!) {\n    createConversation(chatId: $chatId, role: $role, message: $message) { id }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation NewChat($name: String!) {\n    createChat(name: $name) { id }\n  }\n"): (typeof documents)["\n  mutation NewChat($name: String!) {\n    createChat(name: $name) { id }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateConversation($chatId: ID!, $role: Role!, $message: String!) {\n    createConversation(chatId: $chatId, role: $role, message: $message) {\n      id role chatId message createdAt updatedAt chat { id }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateConversation($chatId: ID!, $role: Role!, $message: String!) {\n    createConversation(chatId: $chatId, role: $role, message: $message) {\n      id role chatId message createdAt updatedAt chat { id }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query GetConversation($id: ID!) {\n    conversation(id: $id) { id role message chat { id } }\n  }\n"): (typeof documents)["\n  query GetConversation($id: ID!) {\n    conversation(id: $id) { id role message chat { id } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ChatMessages($id: ID!, $first: Int, $after: String) {\n    chat(id: $id) {\n      conversations(first: $first, after: $after) {\n        edges { node { message } }\n        pageInfo { hasNextPage endCursor }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ChatMessages($id: ID!, $first: Int, $after: String) {\n    chat(id: $id) {\n      conversations(first: $first, after: $after) {\n        edges { node { message } }\n        pageInfo { hasNextPage endCursor }\n      }\n    }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;
