@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
+import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { createYoga, maskError } from 'graphql-yoga';
 import type { Context as HonoContext } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -13,17 +14,25 @@ import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { type Context, schema } from './schema/index.ts';
+import { createChatModel } from './inference/model.ts';
+import { createChatEventBus } from './services/events.ts';
 import { createServices } from './services/index.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'server'>;
+  config: Pick<Config, 'server' | 'inference'>;
   database: Database;
   logger: Logger;
 }
 
 /** Builds the whole HTTP surface without listening: tests call `app.fetch` directly. */
 export function createApp({ config, database, logger }: AppDependencies) {
-  const services = createServices(database.prisma);
+  const services = createServices({
+    prisma: database.prisma,
+    events: createChatEventBus(),
+    model: createChatModel(config.inference),
+    inference: config.inference,
+    logger,
+  });
   const context: Context = { prisma: database.prisma, services };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
@@ -33,6 +42,9 @@ export function createApp({ config, database, logger }: AppDependencies) {
     landingPage: false,
     logging: logger.child({ component: 'graphql' }),
     maskedErrors: { maskError: maskGraphQLError },
+    // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; the
+    // plugin adds the "single connection" mode on /graphql/stream.
+    plugins: [useGraphQLSSE({ endpoint: '/graphql/stream' })],
   });
 
   const app = new OpenAPIHono();
@@ -68,8 +80,9 @@ export function createApp({ config, database, logger }: AppDependencies) {
   });
 
   app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw));
+  app.on(['GET', 'POST', 'PUT', 'DELETE'], '/graphql/stream', (c) => yoga.fetch(c.req.raw));
 
-  app.route('/', legacyRoutes(services));
+  app.route('/', legacyRoutes(services, { heartbeatMs: config.inference.heartbeatMs }));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
@@ -85,7 +98,14 @@ export function createApp({ config, database, logger }: AppDependencies) {
   app.notFound((c) => c.json({ detail: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));
   app.onError((error, c) => errorResponse(error, c, logger));
 
-  return { app, yoga, services, fetch: app.fetch };
+  return {
+    app,
+    yoga,
+    services,
+    fetch: app.fetch,
+    /** Stops running generations (stored as incomplete, listeners told) before the server closes. */
+    shutdown: () => services.inference.shutdown(),
+  };
 }
 
 export type App = ReturnType<typeof createApp>;

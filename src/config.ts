@@ -25,6 +25,28 @@ const DatabaseModel = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
 });
 
+const InferenceModel = z.object({
+  /** A Text Generation Inference server (its Messages API): the usual production upstream. */
+  TGI_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Token for TGI_URL (if it wants one) or for Hugging Face's hosted providers. */
+  HF_TOKEN: z.string().optional(),
+  /** Without TGI_URL: a model served by Hugging Face's hosted providers (needs HF_TOKEN). */
+  HF_MODEL: z.string().optional(),
+  INFERENCE_SYSTEM_PROMPT: z.string().default('You are a helpful assistant. Answer clearly and concisely.'),
+  INFERENCE_MAX_TOKENS: z.coerce.number().int().positive().default(1024),
+  INFERENCE_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
+  /** Characters of chat history sent with a question, oldest messages dropped first. */
+  INFERENCE_HISTORY_CHARS: z.coerce.number().int().positive().default(16_000),
+  INFERENCE_FIRST_TOKEN_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  /** Longest silence between two tokens before the generation counts as stalled. */
+  INFERENCE_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** How long a generation goes on with no listener, so that a reconnect can resume it. */
+  INFERENCE_GRACE_MS: z.coerce.number().int().nonnegative().default(10_000),
+  /** How often a streaming reply's text so far is written to the database. */
+  INFERENCE_SAVE_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+  SSE_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
+});
+
 const LogModel = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -32,7 +54,11 @@ const LogModel = z.object({
 const EnvironmentModel = z.object({
   ...ServerModel.shape,
   ...DatabaseModel.shape,
+  ...InferenceModel.shape,
   ...LogModel.shape,
+}).refine((e) => !e.HF_MODEL || e.TGI_URL || e.HF_TOKEN, {
+  path: ['HF_TOKEN'],
+  message: 'HF_MODEL (Hugging Face hosted inference) needs HF_TOKEN',
 });
 
 export type Environment = z.infer<typeof EnvironmentModel>;
@@ -40,7 +66,22 @@ export type Environment = z.infer<typeof EnvironmentModel>;
 export interface Config {
   server: { host: string; port: number; bodyLimitBytes: number; shutdownTimeoutMs: number };
   database: { url: string; migrateOnStart: boolean; poolSize: number };
+  inference: InferenceConfig;
   log: { level: Environment['LOG_LEVEL'] };
+}
+
+export interface InferenceConfig {
+  /** Where tokens come from; null when neither TGI_URL nor HF_MODEL is set (inference answers 503). */
+  upstream: { endpointUrl: string; accessToken?: string } | { model: string; accessToken: string } | null;
+  systemPrompt: string;
+  maxTokens: number;
+  temperature: number;
+  historyChars: number;
+  firstTokenTimeoutMs: number;
+  idleTimeoutMs: number;
+  graceMs: number;
+  saveIntervalMs: number;
+  heartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -65,6 +106,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     },
     database: { url: e.DATABASE_URL, migrateOnStart: e.MIGRATE_ON_START, poolSize: e.DATABASE_POOL_SIZE },
+    inference: {
+      upstream: e.TGI_URL
+        ? { endpointUrl: e.TGI_URL, accessToken: e.HF_TOKEN }
+        : e.HF_MODEL && e.HF_TOKEN
+          ? { model: e.HF_MODEL, accessToken: e.HF_TOKEN }
+          : null,
+      systemPrompt: e.INFERENCE_SYSTEM_PROMPT,
+      maxTokens: e.INFERENCE_MAX_TOKENS,
+      temperature: e.INFERENCE_TEMPERATURE,
+      historyChars: e.INFERENCE_HISTORY_CHARS,
+      firstTokenTimeoutMs: e.INFERENCE_FIRST_TOKEN_TIMEOUT_MS,
+      idleTimeoutMs: e.INFERENCE_IDLE_TIMEOUT_MS,
+      graceMs: e.INFERENCE_GRACE_MS,
+      saveIntervalMs: e.INFERENCE_SAVE_INTERVAL_MS,
+      heartbeatMs: e.SSE_HEARTBEAT_MS,
+    },
     log: { level: e.LOG_LEVEL },
   };
 }

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 export const ERROR_STATUS = {
   BAD_REQUEST: 400,
   NOT_FOUND: 404,
+  CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,

@@ -14,7 +14,7 @@ async function main() {
     const applied = await migrate(database);
     logger.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
   }
-  const { fetch } = createApp({ config, database, logger });
+  const { fetch, shutdown: stopGenerations } = createApp({ config, database, logger });
   const server = serve({ fetch, hostname: config.server.host, port: config.server.port }, (info) => {
     logger.info({ url: `http://${config.server.host}:${info.port}`, store: database.target.kind }, 'listening');
   }) as Server;
@@ -27,6 +27,7 @@ async function main() {
     // Stop accepting, let open requests finish, then cut whatever is still open (long streams).
     const closed = new Promise((resolve) => server.close(resolve));
     server.closeIdleConnections();
+    await stopGenerations();
     const deadline = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
     await closed;
     clearTimeout(deadline);

@@ -38,7 +38,10 @@ describe('service endpoints', () => {
       '/chats/{id}',
       '/chats/{id}/conversations',
       '/conversations/create',
+      '/conversations/inference/{id}',
+      '/conversations/inference_internet/{id}',
     ]);
+    expect(Object.keys(document.paths['/conversations/inference/{id}'].get.responses['200'].content)).toEqual(['text/event-stream']);
     expect(document.components.schemas.Chat.properties).toHaveProperty('created_at');
     expect(document.paths['/chats/create'].post.responses).toHaveProperty('422');
   });

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Chat, Conversation } from '../generated/prisma/client.ts';
+import { usageOf } from '../inference/events.ts';
+import type { Usage } from '../inference/model.ts';
 
 /** The seed API's JSON, field for field: snake_case, ISO-8601 UTC timestamps with milliseconds. */
 export const ChatJson = z
@@ -18,6 +20,10 @@ export const ChatJson = z
     },
   });
 
+export const UsageJson = z
+  .object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() })
+  .openapi('Usage');
+
 export const ConversationJson = z
   .object({
     id: z.uuid(),
@@ -26,6 +32,12 @@ export const ConversationJson = z
     message: z.string(),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
+    // Only on replies the gateway generated; messages clients wrote keep the seed's exact shape.
+    reply_to_id: z.uuid().optional().openapi({ description: 'The Human message this reply answers' }),
+    status: z.enum(['streaming', 'complete', 'incomplete', 'failed']).optional(),
+    finish_reason: z.string().nullable().optional().openapi({ description: "The model's, e.g. `stop` or `length`" }),
+    usage: UsageJson.nullable().optional(),
+    error: z.object({ code: z.string(), detail: z.string() }).nullable().optional(),
   })
   .openapi('Conversation');
 
@@ -46,7 +58,7 @@ export function chatJson(chat: Chat): z.infer<typeof ChatJson> {
 }
 
 export function conversationJson(conversation: Conversation): z.infer<typeof ConversationJson> {
-  return {
+  const json = {
     id: conversation.id,
     role: conversation.role,
     chat_id: conversation.chatId,
@@ -54,4 +66,18 @@ export function conversationJson(conversation: Conversation): z.infer<typeof Con
     created_at: conversation.createdAt.toISOString(),
     updated_at: conversation.updatedAt.toISOString(),
   };
+  if (!conversation.replyToId) return json;
+  return {
+    ...json,
+    reply_to_id: conversation.replyToId,
+    status: conversation.status ?? undefined,
+    finish_reason: conversation.finishReason,
+    usage: usageJson(usageOf(conversation)),
+    error: conversation.errorCode ? { code: conversation.errorCode, detail: conversation.errorDetail ?? '' } : null,
+  };
+}
+
+export function usageJson(usage: Usage | null): z.infer<typeof UsageJson> | null {
+  if (!usage) return null;
+  return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens };
 }

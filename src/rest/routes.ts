@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { AppError, validationFailed } from '../errors.ts';
 import { ChatId, ChatName, Message, RoleInput, TimestampString } from '../services/inputs.ts';
 import type { Services } from '../services/index.ts';
+import { sseResponse } from './sse.ts';
 import { ChatJson, chatJson, ConversationJson, conversationJson, ErrorJson } from './representation.ts';
 
 /**
@@ -10,7 +11,7 @@ import { ChatJson, chatJson, ConversationJson, conversationJson, ErrorJson } fro
  * services GraphQL resolves with. Bodies are validated with the services' own rules; the OpenAPI
  * description at /openapi.json is generated from this table.
  */
-export function legacyRoutes(services: Services): OpenAPIHono {
+export function legacyRoutes(services: Services, options: { heartbeatMs: number }): OpenAPIHono {
   const rest = new OpenAPIHono({
     defaultHook: (result) => {
       if (!result.success) throw validationFailed(result.error);
@@ -44,7 +45,29 @@ export function legacyRoutes(services: Services): OpenAPIHono {
     return c.json(conversationJson(await services.conversations.create({ chatId, role, message })), 200);
   });
 
+  const streamAnswer = (internet: boolean) => async (c: Context) => {
+    const { id } = c.req.param();
+    const query = InferenceQuery.safeParse(c.req.query());
+    if (!query.success) throw validationFailed(query.error);
+    const events = await services.inference.open(id!, {
+      internet,
+      regenerate: query.data.regenerate,
+      lastEventId: parseLastEventId(c.req.header('last-event-id') ?? query.data.lastEventId),
+    });
+    // 204 tells an EventSource that reconnected after the final event to stop reconnecting.
+    if (!events) return c.body(null, 204);
+    return sseResponse(events, options.heartbeatMs);
+  };
+  rest.openapi(inference, streamAnswer(false));
+  rest.openapi(inferenceInternet, streamAnswer(true));
+
   return rest;
+}
+
+function parseLastEventId(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new AppError('VALIDATION_FAILED', 'Last-Event-ID must be a non-negative integer');
+  return Number(value);
 }
 
 /** Bodies are JSON; anything else is refused up front rather than read as an empty object. */
@@ -141,4 +164,52 @@ const createConversation = createRoute({
     z.object({ chat_id: ChatId, role: RoleInput, message: Message }),
   ),
   responses: { 200: json(ConversationJson, 'The new conversation'), ...errors },
+});
+
+const SSE_FORMAT = `Server-Sent Events, one per model token, then one final event:
+
+    id: <n>      (a position in the reply: resume after it with Last-Event-ID)
+    event: token   data: {"text": "<token text>"}
+    event: done    data: {"conversation": <the stored Assistant conversation>, "usage": {...} | null}
+    event: error   data: {"code": "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | ..., "detail": "..."}
+
+A comment (": heartbeat") every 15 s; the stream ends after done or error.`;
+
+const InferenceQuery = z.object({
+  regenerate: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true')
+    .openapi({ description: 'Generate a new reply even if one is stored' }),
+  lastEventId: z.string().optional().openapi({ description: 'Same as the Last-Event-ID header' }),
+});
+
+const sseResponses = {
+  200: { content: { 'text/event-stream': { schema: z.string() } }, description: SSE_FORMAT },
+  204: { description: 'Last-Event-ID was the final event: nothing more to send' },
+  404: json(ErrorJson, 'No such conversation, or a chat with no Human message'),
+  409: json(ErrorJson, 'Another instance is generating this reply'),
+  422: json(ErrorJson, 'The id is an Assistant message, or Last-Event-ID is not a number'),
+  503: json(ErrorJson, 'No model server configured'),
+};
+
+const inference = createRoute({
+  method: 'get',
+  path: '/conversations/inference/{id}',
+  tags: ['inference'],
+  summary: "Stream the model's answer to a Human message (or a chat's latest one)",
+  description:
+    'One generation per message: a second listener joins it, a finished reply is replayed from the store, ' +
+    '`regenerate=true` asks for a new one.',
+  request: { params: IdParam, query: InferenceQuery },
+  responses: sseResponses,
+});
+
+const inferenceInternet = createRoute({
+  method: 'get',
+  path: '/conversations/inference_internet/{id}',
+  tags: ['inference'],
+  summary: 'Stream an answer grounded in web search results',
+  request: { params: IdParam, query: InferenceQuery },
+  responses: sseResponses,
 });

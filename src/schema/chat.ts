@@ -1,7 +1,7 @@
 import { CONVERSATION_ORDER } from '../services/conversations.ts';
 import { builder } from './builder.ts';
 
-builder.prismaObject('Chat', {
+export const ChatRef = builder.prismaObject('Chat', {
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),

@@ -1,9 +1,30 @@
 import { Role } from '../generated/prisma/enums.ts';
+import { usageOf } from '../inference/events.ts';
+import type { Usage } from '../inference/model.ts';
 import { builder } from './builder.ts';
 
 const RoleEnum = builder.enumType(Role, { name: 'Role' });
 
-builder.prismaObject('Conversation', {
+const ReplyStatusEnum = builder.enumType('ReplyStatus', {
+  description: 'Where a generated reply stands.',
+  values: {
+    STREAMING: { value: 'streaming', description: 'Tokens are still arriving.' },
+    COMPLETE: { value: 'complete', description: 'The model finished (see finishReason).' },
+    INCOMPLETE: { value: 'incomplete', description: 'Stopped by the gateway: every listener left, or shutdown.' },
+    FAILED: { value: 'failed', description: 'Stopped by a fault of the model server (see errorCode).' },
+  } as const,
+});
+
+export const UsageRef = builder.objectRef<Usage>('Usage').implement({
+  description: 'Token counts reported by the model server.',
+  fields: (t) => ({
+    promptTokens: t.exposeInt('promptTokens'),
+    completionTokens: t.exposeInt('completionTokens'),
+    totalTokens: t.exposeInt('totalTokens'),
+  }),
+});
+
+export const ConversationRef = builder.prismaObject('Conversation', {
   description: 'One message of a chat.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -13,6 +34,12 @@ builder.prismaObject('Conversation', {
     message: t.exposeString('message'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    replyTo: t.relation('replyTo', { nullable: true, description: 'The Human message a generated reply answers.' }),
+    status: t.expose('status', { type: ReplyStatusEnum, nullable: true, description: 'Set on generated replies only.' }),
+    finishReason: t.exposeString('finishReason', { nullable: true }),
+    usage: t.field({ type: UsageRef, nullable: true, resolve: (conversation) => usageOf(conversation) }),
+    errorCode: t.exposeString('errorCode', { nullable: true }),
+    errorDetail: t.exposeString('errorDetail', { nullable: true }),
   }),
 });
 

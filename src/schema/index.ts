@@ -1,7 +1,9 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './chat.ts';
+import './chat-event.ts';
 import './conversation.ts';
+import './inference.ts';
 
 export type { Context } from './builder.ts';
 

@@ -1,6 +1,7 @@
 import type { Chat, Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { notFound } from '../errors.ts';
 import { CreateChatInput, isUuid, parseInput, UpdateChatInput } from './inputs.ts';
+import { type ChatEventBus, publishChatEvent } from './events.ts';
 import { isRecordMissing } from './prisma-errors.ts';
 
 /** What a GraphQL resolver may add to a read (Pothos' selection), `{}` for REST. */
@@ -11,7 +12,10 @@ export type ChatListQuery = ChatQuery & Pick<Prisma.ChatFindManyArgs, 'cursor' |
 export const CHAT_ORDER: Prisma.ChatOrderByWithRelationInput[] = [{ updatedAt: 'desc' }, { id: 'desc' }];
 
 export class ChatService {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly events: ChatEventBus,
+  ) {}
 
   list(query: ChatListQuery = {}): Promise<Chat[]> {
     return this.prisma.chat.findMany({ ...query, orderBy: CHAT_ORDER });
@@ -29,29 +33,37 @@ export class ChatService {
     return chat;
   }
 
-  create(input: unknown, query: ChatQuery = {}): Promise<Chat> {
+  async create(input: unknown, query: ChatQuery = {}): Promise<Chat> {
     const { name } = parseInput(CreateChatInput, input);
-    return this.prisma.chat.create({ ...query, data: { name } });
+    const chat = await this.prisma.chat.create({ ...query, data: { name } });
+    publishChatEvent(this.events, { type: 'CHAT_CREATED', chatId: chat.id, chat });
+    return chat;
   }
 
   /** Renames a chat; `updatedAt`, when given, is stored as given (legacy clients set it), else now. */
   async update(id: string, input: unknown, query: ChatQuery = {}): Promise<Chat> {
     const { name, updatedAt } = parseInput(UpdateChatInput, input);
     if (!isUuid(id)) throw notFound('Chat', id);
+    let chat: Chat;
     try {
-      return await this.prisma.chat.update({ ...query, where: { id }, data: { name, updatedAt: updatedAt ?? new Date() } });
+      chat = await this.prisma.chat.update({ ...query, where: { id }, data: { name, updatedAt: updatedAt ?? new Date() } });
     } catch (error) {
       throw isRecordMissing(error) ? notFound('Chat', id) : error;
     }
+    publishChatEvent(this.events, { type: 'CHAT_UPDATED', chatId: id, chat });
+    return chat;
   }
 
   /** Deletes a chat and, by cascade, its conversations; answers the chat as it was. */
   async delete(id: string, query: ChatQuery = {}): Promise<Chat> {
     if (!isUuid(id)) throw notFound('Chat', id);
+    let chat: Chat;
     try {
-      return await this.prisma.chat.delete({ ...query, where: { id } });
+      chat = await this.prisma.chat.delete({ ...query, where: { id } });
     } catch (error) {
       throw isRecordMissing(error) ? notFound('Chat', id) : error;
     }
+    publishChatEvent(this.events, { type: 'CHAT_DELETED', chatId: id, chat });
+    return chat;
   }
 }

@@ -1,6 +1,7 @@
 import type { Conversation, Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { notFound } from '../errors.ts';
 import { CreateConversationInput, isUuid, parseInput } from './inputs.ts';
+import { type ChatEventBus, publishChatEvent } from './events.ts';
 import { isForeignKeyViolation } from './prisma-errors.ts';
 
 export type ConversationQuery = { include?: Prisma.ConversationInclude; select?: Prisma.ConversationSelect };
@@ -9,7 +10,10 @@ export type ConversationQuery = { include?: Prisma.ConversationInclude; select?:
 export const CONVERSATION_ORDER: Prisma.ConversationOrderByWithRelationInput[] = [{ createdAt: 'asc' }, { seq: 'asc' }];
 
 export class ConversationService {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly events: ChatEventBus,
+  ) {}
 
   async find(id: string, query: ConversationQuery = {}): Promise<Conversation | null> {
     if (!isUuid(id)) return null;
@@ -27,11 +31,14 @@ export class ConversationService {
 
   async create(input: unknown, query: ConversationQuery = {}): Promise<Conversation> {
     const data = parseInput(CreateConversationInput, input);
+    let conversation: Conversation;
     try {
       // The foreign key decides whether the chat exists: no read-then-write race with a delete.
-      return await this.prisma.conversation.create({ ...query, data });
+      conversation = await this.prisma.conversation.create({ ...query, data });
     } catch (error) {
       throw isForeignKeyViolation(error) ? notFound('Chat', data.chatId) : error;
     }
+    publishChatEvent(this.events, { type: 'CONVERSATION_CREATED', chatId: data.chatId, conversation });
+    return conversation;
   }
 }

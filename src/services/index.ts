@@ -1,13 +1,33 @@
+import type { InferenceConfig } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { ChatModel } from '../inference/model.ts';
+import { InferenceService } from '../inference/service.ts';
+import type { Logger } from '../logger.ts';
 import { ChatService } from './chats.ts';
 import { ConversationService } from './conversations.ts';
+import type { ChatEventBus } from './events.ts';
 
 /** The domain, shared by the GraphQL resolvers and the legacy REST routes. */
 export interface Services {
   chats: ChatService;
   conversations: ConversationService;
+  inference: InferenceService;
+  events: ChatEventBus;
 }
 
-export function createServices(prisma: PrismaClient): Services {
-  return { chats: new ChatService(prisma), conversations: new ConversationService(prisma) };
+export interface ServiceDependencies {
+  prisma: PrismaClient;
+  events: ChatEventBus;
+  model: ChatModel | null;
+  inference: InferenceConfig;
+  logger: Logger;
+}
+
+export function createServices({ prisma, events, model, inference, logger }: ServiceDependencies): Services {
+  return {
+    chats: new ChatService(prisma, events),
+    conversations: new ConversationService(prisma, events),
+    inference: new InferenceService({ prisma, model, config: inference, events, logger: logger.child({ component: 'inference' }) }),
+    events,
+  };
 }

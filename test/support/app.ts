@@ -1,7 +1,11 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { pino } from 'pino';
 import { type App, createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const TEST_BODY_LIMIT = 64 * 1024;
@@ -24,12 +28,13 @@ export interface GraphQLErrorJson {
   extensions?: { code?: string };
 }
 
-export async function createTestApp(): Promise<TestApp> {
+/** An app on its own database; `env` is read like the process environment (e.g. TGI_URL). */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const app = createApp({
-    config: { server: { host: '127.0.0.1', port: 0, bodyLimitBytes: TEST_BODY_LIMIT, shutdownTimeoutMs: 1000 } },
+    config: loadConfig({ BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT), ...env }),
     database,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   });
   const request = async (path: string, init?: RequestInit) => app.fetch(new Request(new URL(path, 'http://gateway.test'), init));
   return {
@@ -44,11 +49,30 @@ export async function createTestApp(): Promise<TestApp> {
       });
       return { ...(await response.json()), status: response.status };
     },
-    close: () => database.dispose(),
+    close: async () => {
+      await app.shutdown();
+      await database.dispose();
+    },
   };
 }
 
 /** JSON request helper for the REST routes. */
 export function jsonInit(method: string, body: unknown): RequestInit {
   return { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** Serves the app on an ephemeral loopback port, for clients that need a socket (EventSource, graphql-sse). */
+export async function listen(app: Pick<TestApp, 'fetch'>): Promise<{ url: string; close(): Promise<void> }> {
+  const server = await new Promise<Server>((resolve) => {
+    const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(started as Server));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -1,0 +1,33 @@
+import type { Conversation } from '../generated/prisma/client.ts';
+import type { Usage } from './model.ts';
+
+/**
+ * What a listener of a generation receives. `id` is a position in the reply, so any listener can
+ * resume from it whether the reply is still streaming or already stored: a token's id is the length
+ * of the reply text once the token is added; the final event's id is that length + 1.
+ */
+export type InferenceEvent =
+  | { type: 'token'; id: number; text: string }
+  | { type: 'done'; id: number; conversation: Conversation; usage: Usage | null }
+  | { type: 'error'; id: number; code: string; detail: string };
+
+export function usageOf(reply: Conversation): Usage | null {
+  if (reply.totalTokens === null) return null;
+  return {
+    promptTokens: reply.promptTokens ?? 0,
+    completionTokens: reply.completionTokens ?? 0,
+    totalTokens: reply.totalTokens,
+  };
+}
+
+/** The last event of a stored reply: `done` when it completed, else the error it stopped with. */
+export function finalEvent(reply: Conversation): InferenceEvent {
+  const id = reply.message.length + 1;
+  if (reply.status === 'complete') return { type: 'done', id, conversation: reply, usage: usageOf(reply) };
+  return {
+    type: 'error',
+    id,
+    code: reply.errorCode ?? 'INCOMPLETE',
+    detail: reply.errorDetail ?? 'The reply was not finished',
+  };
+}

@@ -1,0 +1,161 @@
+import type { InferenceConfig } from '../config.ts';
+import type { Conversation, PrismaClient } from '../generated/prisma/client.ts';
+import type { Logger } from '../logger.ts';
+import type { InferenceEvent } from './events.ts';
+import { finalEvent } from './events.ts';
+import { Listener } from './listener.ts';
+import type { ChatMessage, ChatModel, Usage } from './model.ts';
+import { UpstreamError } from './model.ts';
+
+/** Why a generation was stopped from our side (the AbortSignal's reason). */
+export class GenerationStopped extends Error {
+  override name = 'GenerationStopped';
+  constructor(
+    readonly code: 'ABANDONED' | 'SHUTDOWN',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_QUEUED_EVENTS = 10_000;
+
+/**
+ * One reply being generated: it streams the model's tokens to every listener, saves the text as it
+ * grows, and ends stored as complete, incomplete (stopped by us) or failed (stopped by the model
+ * server), telling every listener with a final `done` or `error` event.
+ */
+export class Generation {
+  private text = '';
+  private finishReason: string | null = null;
+  private usage: Usage | null = null;
+  private terminal: InferenceEvent | undefined;
+  private readonly listeners = new Set<Listener>();
+  private readonly abort = new AbortController();
+  private graceTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<unknown> = Promise.resolve();
+  readonly finished: Promise<Conversation>;
+
+  /**
+   * Starts at once (so that the caller can register it before anything else awaits); `prepare`
+   * stores the reply row and builds the prompt.
+   */
+  constructor(
+    private reply: Conversation,
+    private readonly deps: { prisma: PrismaClient; model: ChatModel; config: InferenceConfig; logger: Logger },
+    prepare: () => Promise<{ reply: Conversation; prompt: ChatMessage[] }>,
+  ) {
+    this.finished = this.run(prepare);
+  }
+
+  get replyId(): string {
+    return this.reply.id;
+  }
+
+  /** A new listener, first given everything after position `after`, then the live stream. */
+  listen(after = 0): Listener {
+    const listener = new Listener(MAX_QUEUED_EVENTS, (gone) => this.forget(gone));
+    if (this.text.length > after) listener.push({ type: 'token', id: this.text.length, text: this.text.slice(after) });
+    if (this.terminal) {
+      listener.push(this.terminal);
+    } else {
+      this.listeners.add(listener);
+      clearTimeout(this.graceTimer);
+    }
+    return listener;
+  }
+
+  stop(reason: GenerationStopped): void {
+    this.abort.abort(reason);
+  }
+
+  private forget(listener: Listener) {
+    this.listeners.delete(listener);
+    if (this.listeners.size > 0 || this.terminal) return;
+    // Nobody is listening: keep generating for a while so that a reconnect can resume, then stop paying.
+    this.graceTimer = setTimeout(
+      () => this.stop(new GenerationStopped('ABANDONED', 'Every listener left before the reply was finished')),
+      this.deps.config.graceMs,
+    );
+  }
+
+  private broadcast(event: InferenceEvent) {
+    for (const listener of this.listeners) listener.push(event);
+  }
+
+  private async run(prepare: () => Promise<{ reply: Conversation; prompt: ChatMessage[] }>): Promise<Conversation> {
+    const { model, config, logger } = this.deps;
+    let prompt: ChatMessage[];
+    try {
+      ({ reply: this.reply, prompt } = await prepare());
+    } catch (error) {
+      logger.error({ err: error }, 'starting a generation failed');
+      this.end({ type: 'error', id: 1, code: 'INTERNAL_SERVER_ERROR', detail: 'The reply could not be started' });
+      return { ...this.reply, status: 'failed' };
+    }
+    const saver = setInterval(() => this.save({}), config.saveIntervalMs);
+    let outcome: Pick<Conversation, 'status' | 'errorCode' | 'errorDetail'>;
+    try {
+      for await (const delta of model.stream(prompt, this.abort.signal)) {
+        if (delta.kind === 'text') {
+          this.text += delta.text;
+          this.broadcast({ type: 'token', id: this.text.length, text: delta.text });
+        } else if (delta.kind === 'finish') {
+          this.finishReason = delta.reason;
+        } else {
+          this.usage = delta.usage;
+        }
+      }
+      if (!this.finishReason) {
+        throw new UpstreamError('UPSTREAM_ERROR', 'The model server ended the stream before the reply was finished');
+      }
+      outcome = { status: 'complete', errorCode: null, errorDetail: null };
+    } catch (error) {
+      const reason = this.abort.signal.reason;
+      if (reason instanceof GenerationStopped) {
+        outcome = { status: 'incomplete', errorCode: reason.code, errorDetail: reason.message };
+      } else if (error instanceof UpstreamError) {
+        outcome = { status: 'failed', errorCode: error.code, errorDetail: error.message };
+      } else {
+        logger.error({ err: error, replyId: this.reply.id }, 'generation failed');
+        outcome = { status: 'failed', errorCode: 'INTERNAL_SERVER_ERROR', errorDetail: 'The generation failed' };
+      }
+      if (outcome.status === 'failed') logger.warn({ replyId: this.reply.id, ...outcome }, 'generation failed');
+    } finally {
+      clearInterval(saver);
+      clearTimeout(this.graceTimer);
+    }
+    await this.save({
+      ...outcome,
+      finishReason: this.finishReason,
+      promptTokens: this.usage?.promptTokens ?? null,
+      completionTokens: this.usage?.completionTokens ?? null,
+      totalTokens: this.usage?.totalTokens ?? null,
+    });
+    // If the last save failed (database down) the listeners still get the outcome they streamed.
+    this.end(finalEvent({ ...this.reply, ...outcome, message: this.text }));
+    return this.reply;
+  }
+
+  private end(terminal: InferenceEvent) {
+    this.terminal = terminal;
+    this.broadcast(terminal);
+    this.listeners.clear();
+  }
+
+  /**
+   * Writes the text so far (and `changes`); saves run one after another, and each also refreshes
+   * `updated_at`, which tells other instances this generation is alive.
+   */
+  private save(changes: Partial<Conversation>): Promise<unknown> {
+    const data = { ...changes, message: this.text };
+    this.saving = this.saving.then(async () => {
+      try {
+        this.reply = await this.deps.prisma.conversation.update({ where: { id: this.reply.id }, data });
+      } catch (error) {
+        this.deps.logger.error({ err: error, replyId: this.reply.id }, 'saving the reply failed');
+      }
+    });
+    return this.saving;
+  }
+}

@@ -1,0 +1,72 @@
+import type { InferenceEvent } from './events.ts';
+
+/**
+ * One listener's view of a generation: an async iterator fed by `push`. A listener that falls too far
+ * behind (a slow client) is ended with a SLOW_CONSUMER error rather than buffering without bound; an
+ * SSE client resumes where it stopped with Last-Event-ID.
+ */
+export class Listener implements AsyncIterableIterator<InferenceEvent> {
+  private queue: InferenceEvent[] = [];
+  private wake: (() => void) | undefined;
+  private ending = false;
+  private closed = false;
+
+  constructor(
+    private readonly maxQueued: number,
+    private readonly onClose: (listener: Listener) => void = () => {},
+  ) {}
+
+  push(event: InferenceEvent): void {
+    if (this.ending || this.closed) return;
+    if (this.queue.length >= this.maxQueued) {
+      // The position the client has everything up to: the start of the first event it never got.
+      const first = this.queue[0] ?? event;
+      const resumeAfter = first.type === 'token' ? first.id - first.text.length : first.id - 1;
+      this.queue = [
+        {
+          type: 'error',
+          id: resumeAfter,
+          code: 'SLOW_CONSUMER',
+          detail: `The client read too slowly; reconnect with Last-Event-ID ${resumeAfter} to resume`,
+        },
+      ];
+      this.ending = true;
+    } else {
+      this.queue.push(event);
+      this.ending = event.type === 'done' || event.type === 'error';
+    }
+    this.wake?.();
+  }
+
+  async next(): Promise<IteratorResult<InferenceEvent>> {
+    for (;;) {
+      const event = this.queue.shift();
+      if (event) return { value: event, done: false };
+      if (this.ending || this.closed) {
+        this.close();
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+  }
+
+  async return(): Promise<IteratorResult<InferenceEvent>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.wake?.();
+    this.onClose(this);
+  }
+}

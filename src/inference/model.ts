@@ -1,0 +1,115 @@
+import { chatCompletionStream, InferenceClientProviderApiError } from '@huggingface/inference';
+import type { InferenceConfig } from '../config.ts';
+
+export type ChatMessage = {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+};
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** What the model sends, reduced to what the gateway uses. */
+export type ModelDelta = { kind: 'text'; text: string } | { kind: 'finish'; reason: string } | { kind: 'usage'; usage: Usage };
+
+export type UpstreamErrorCode = 'UPSTREAM_ERROR' | 'UPSTREAM_OVERLOADED' | 'UPSTREAM_REJECTED' | 'UPSTREAM_TIMEOUT';
+
+/** A failure of the model server, with the code and sentence the listener is told. */
+export class UpstreamError extends Error {
+  override name = 'UpstreamError';
+  constructor(
+    readonly code: UpstreamErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface ChatModel {
+  stream(messages: ChatMessage[], signal: AbortSignal): AsyncIterable<ModelDelta>;
+}
+
+/**
+ * The model behind `@huggingface/inference`'s chatCompletionStream: a TGI server's Messages API
+ * (`POST <TGI_URL>/v1/chat/completions`) or a Hugging Face hosted model. Timeouts are enforced here
+ * so that a silent upstream always ends in an UpstreamError, never in a hang.
+ */
+export function createChatModel(config: InferenceConfig): ChatModel | null {
+  const { upstream } = config;
+  if (!upstream) return null;
+  const target =
+    'endpointUrl' in upstream
+      ? { endpointUrl: upstream.endpointUrl, accessToken: upstream.accessToken, model: 'tgi' }
+      : { model: upstream.model, accessToken: upstream.accessToken };
+  return {
+    async *stream(messages, signal) {
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      let timedOut: UpstreamError | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = (ms: number, what: string) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          timedOut = new UpstreamError('UPSTREAM_TIMEOUT', `The model sent no ${what} within ${ms} ms`);
+          controller.abort(timedOut);
+        }, ms);
+      };
+      arm(config.firstTokenTimeoutMs, 'first token');
+      try {
+        const chunks = chatCompletionStream(
+          {
+            ...target,
+            messages,
+            max_tokens: config.maxTokens,
+            temperature: config.temperature,
+            stream_options: { include_usage: true },
+          },
+          // A 503 would otherwise be retried at once, forever.
+          { signal: controller.signal, retry_on_error: false },
+        );
+        for await (const chunk of chunks) {
+          arm(config.idleTimeoutMs, 'token');
+          const choice = chunk.choices?.[0];
+          if (choice?.delta?.content) yield { kind: 'text', text: choice.delta.content };
+          if (choice?.finish_reason) yield { kind: 'finish', reason: choice.finish_reason };
+          if (chunk.usage) {
+            yield {
+              kind: 'usage',
+              usage: {
+                promptTokens: chunk.usage.prompt_tokens,
+                completionTokens: chunk.usage.completion_tokens,
+                totalTokens: chunk.usage.total_tokens,
+              },
+            };
+          }
+        }
+      } catch (error) {
+        if (timedOut) throw timedOut;
+        if (signal.aborted) throw error;
+        throw toUpstreamError(error);
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+}
+
+function toUpstreamError(error: unknown): UpstreamError {
+  if (error instanceof InferenceClientProviderApiError) {
+    const status = error.httpResponse.status;
+    const detail = `Model server: ${error.message.replace(/^Failed to perform inference: /, '')}`;
+    if (status === 429) return new UpstreamError('UPSTREAM_OVERLOADED', detail, { cause: error });
+    if (status === 422 || status === 400) return new UpstreamError('UPSTREAM_REJECTED', detail, { cause: error });
+    return new UpstreamError('UPSTREAM_ERROR', detail, { cause: error });
+  }
+  // undici reports a dropped connection as `TypeError: terminated` / `fetch failed`.
+  return new UpstreamError('UPSTREAM_ERROR', `Connection to the model server failed: ${(error as Error).message}`, {
+    cause: error,
+  });
+}

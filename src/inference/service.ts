@@ -1,0 +1,164 @@
+import type { InferenceConfig } from '../config.ts';
+import type { Conversation, PrismaClient } from '../generated/prisma/client.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { CONVERSATION_ORDER } from '../services/conversations.ts';
+import { type ChatEventBus, publishChatEvent } from '../services/events.ts';
+import { isUuid } from '../services/inputs.ts';
+import { finalEvent, type InferenceEvent } from './events.ts';
+import { Generation, GenerationStopped } from './generation.ts';
+import { Listener } from './listener.ts';
+import type { ChatModel } from './model.ts';
+import { buildPrompt } from './prompt.ts';
+
+export interface OpenOptions {
+  /** Ask for a new reply even if one is stored. */
+  regenerate?: boolean;
+  /** Resume after this event id (SSE Last-Event-ID). */
+  lastEventId?: number;
+  /** Ground the answer in web search results. */
+  internet?: boolean;
+}
+
+/**
+ * Answers Human messages, one generation per message at a time (single flight): a second listener
+ * joins the running generation, a finished reply is replayed from the store, and only `regenerate`
+ * starts a new one. REST's SSE routes and GraphQL's `inference` subscription both come here.
+ */
+export class InferenceService {
+  private readonly running = new Map<string, Generation>();
+
+  constructor(
+    private readonly deps: {
+      prisma: PrismaClient;
+      model: ChatModel | null;
+      config: InferenceConfig;
+      events: ChatEventBus;
+      logger: Logger;
+    },
+  ) {}
+
+  /**
+   * The events answering `id` (a Human message, or a chat meaning its latest Human message), or
+   * null when the listener already has them all (it reconnected after the final event). Every
+   * refusal happens here, before any event: 503, 404, 422, 409.
+   */
+  async open(id: string, options: OpenOptions = {}): Promise<AsyncIterableIterator<InferenceEvent> | null> {
+    const { model } = this.deps;
+    if (!model) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'No model server is configured: set TGI_URL (or HF_MODEL and HF_TOKEN)');
+    }
+    if (options.internet) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'Web search grounding is not available on this gateway yet');
+    }
+    const question = await this.question(id);
+    const after = options.lastEventId ?? 0;
+    const running = this.running.get(question.id);
+    if (running) return running.listen(after);
+
+    let latest = await this.deps.prisma.conversation.findFirst({
+      where: { replyToId: question.id },
+      orderBy: [{ createdAt: 'desc' }, { seq: 'desc' }],
+    });
+    if (latest?.status === 'streaming') latest = await this.settleOrphan(latest);
+    if (latest && !options.regenerate) {
+      // A reconnect resumes whatever the last reply was; a new listener gets a stored answer again
+      // but a new attempt when the last one did not complete.
+      if (latest.status === 'complete' || options.lastEventId !== undefined) return replay(latest, after);
+    }
+    // Checked again after the awaits above: a concurrent request may have started it meanwhile.
+    const started = this.running.get(question.id) ?? this.start(question, model);
+    return started.listen(0);
+  }
+
+  /** Stops every generation (stored as incomplete) and waits for them to be saved. */
+  async shutdown(): Promise<void> {
+    const generations = [...this.running.values()];
+    for (const generation of generations) {
+      generation.stop(new GenerationStopped('SHUTDOWN', 'The server shut down before the reply was finished'));
+    }
+    await Promise.allSettled(generations.map((generation) => generation.finished));
+  }
+
+  private async question(id: string): Promise<Conversation> {
+    const notFound = new AppError('NOT_FOUND', `No conversation or chat ${JSON.stringify(id)}`);
+    if (!isUuid(id)) throw notFound;
+    const { prisma } = this.deps;
+    const conversation = await prisma.conversation.findUnique({ where: { id } });
+    if (conversation?.role === 'Assistant') {
+      throw new AppError('VALIDATION_FAILED', `Conversation ${id} is an Assistant message: ask with the Human message it answers`);
+    }
+    if (conversation) return conversation;
+    const chat = await prisma.chat.findUnique({
+      where: { id },
+      include: { conversations: { where: { role: 'Human' }, orderBy: [{ createdAt: 'desc' }, { seq: 'desc' }], take: 1 } },
+    });
+    if (!chat) throw notFound;
+    const latest = chat.conversations[0];
+    if (!latest) throw new AppError('NOT_FOUND', `Chat ${id} has no Human message to answer`);
+    return latest;
+  }
+
+  /**
+   * A reply stored as streaming that this process is not generating: another instance is (it saves
+   * at least every saveIntervalMs), or one that died mid-generation left it behind.
+   */
+  private async settleOrphan(reply: Conversation): Promise<Conversation> {
+    const staleAfter = Math.max(15_000, 10 * this.deps.config.saveIntervalMs);
+    if (Date.now() - reply.updatedAt.getTime() < staleAfter) {
+      throw new AppError('CONFLICT', 'Another gateway instance is generating this reply; retry when it has finished');
+    }
+    return this.deps.prisma.conversation.update({
+      where: { id: reply.id },
+      data: { status: 'incomplete', errorCode: 'INTERRUPTED', errorDetail: 'The server generating the reply stopped' },
+    });
+  }
+
+  private start(question: Conversation, model: ChatModel): Generation {
+    const { prisma, config, events, logger } = this.deps;
+    // The reply row exists before the first token, so the generation is never unaccounted for.
+    const placeholder: Conversation = {
+      id: crypto.randomUUID(),
+      seq: 0n,
+      role: 'Assistant',
+      chatId: question.chatId,
+      message: '',
+      createdAt: new Date(),
+      updatedAt: new Date(),
+      replyToId: question.id,
+      status: 'streaming',
+      finishReason: null,
+      promptTokens: null,
+      completionTokens: null,
+      totalTokens: null,
+      errorCode: null,
+      errorDetail: null,
+    };
+    const generation = new Generation(placeholder, { prisma, model, config, logger }, async () => {
+      const history = await prisma.conversation.findMany({
+        where: { chatId: question.chatId, seq: { lte: question.seq } },
+        orderBy: CONVERSATION_ORDER,
+      });
+      const reply = await prisma.conversation.create({ data: { ...placeholder, seq: undefined } });
+      publishChatEvent(events, { type: 'GENERATION_STARTED', chatId: question.chatId, conversation: reply });
+      return { reply, prompt: buildPrompt(config.systemPrompt, history, question, config.historyChars) };
+    });
+    this.running.set(question.id, generation);
+    void generation.finished.then((reply) => {
+      this.running.delete(question.id);
+      const type = reply.status === 'complete' ? 'GENERATION_FINISHED' : 'GENERATION_FAILED';
+      publishChatEvent(events, { type, chatId: reply.chatId, conversation: reply });
+    });
+    return generation;
+  }
+}
+
+/** A stored reply as events after position `after`; null when there is nothing left to send. */
+function replay(reply: Conversation, after: number): Listener | null {
+  const last = finalEvent(reply);
+  if (after >= last.id) return null;
+  const listener = new Listener(2);
+  if (reply.message.length > after) listener.push({ type: 'token', id: reply.message.length, text: reply.message.slice(after) });
+  listener.push(last);
+  return listener;
+}

@@ -1,0 +1,50 @@
+import type { InferenceEvent } from '../inference/events.ts';
+import { conversationJson, usageJson } from './representation.ts';
+
+const encoder = new TextEncoder();
+
+/** The wire format of one event (documented in the README and the OpenAPI description). */
+export function formatEvent(event: InferenceEvent): string {
+  const data =
+    event.type === 'token'
+      ? { text: event.text }
+      : event.type === 'done'
+        ? { conversation: conversationJson(event.conversation), usage: usageJson(event.usage) }
+        : { code: event.code, detail: event.detail };
+  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Streams events as Server-Sent Events. Events are read only as fast as the client takes them (the
+ * listener's bounded queue absorbs the difference); a client that leaves cancels the stream, which
+ * ends its listener. A comment every `heartbeatMs` keeps proxies from closing a quiet stream.
+ */
+export function sseResponse(events: AsyncIterableIterator<InferenceEvent>, heartbeatMs: number): Response {
+  let heartbeat: NodeJS.Timeout | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      heartbeat = setInterval(() => controller.enqueue(encoder.encode(': heartbeat\n\n')), heartbeatMs);
+    },
+    async pull(controller) {
+      const next = await events.next();
+      if (next.done) {
+        clearInterval(heartbeat);
+        controller.close();
+        return;
+      }
+      controller.enqueue(encoder.encode(formatEvent(next.value)));
+    },
+    async cancel() {
+      clearInterval(heartbeat);
+      await events.return?.();
+    },
+  });
+  return new Response(body, {
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    },
+  });
+}

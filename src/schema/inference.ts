@@ -1,0 +1,53 @@
+import type { Conversation } from '../generated/prisma/client.ts';
+import type { InferenceEvent } from '../inference/events.ts';
+import type { Usage } from '../inference/model.ts';
+import { builder } from './builder.ts';
+import { ConversationRef, UsageRef } from './conversation.ts';
+
+type TokenEvent = Extract<InferenceEvent, { type: 'token' }>;
+type DoneEvent = Extract<InferenceEvent, { type: 'done' }>;
+type ErrorEvent = Extract<InferenceEvent, { type: 'error' }>;
+
+const InferenceToken = builder.objectRef<TokenEvent>('InferenceToken').implement({
+  fields: (t) => ({ text: t.exposeString('text') }),
+});
+
+const InferenceDone = builder.objectRef<DoneEvent>('InferenceDone').implement({
+  description: 'The reply as stored, complete.',
+  fields: (t) => ({
+    conversation: t.field({ type: ConversationRef, resolve: (event): Conversation => event.conversation }),
+    usage: t.field({ type: UsageRef, nullable: true, resolve: (event): Usage | null => event.usage }),
+  }),
+});
+
+const InferenceError = builder.objectRef<ErrorEvent>('InferenceError').implement({
+  description: 'Why the reply stopped: UPSTREAM_ERROR, UPSTREAM_TIMEOUT, UPSTREAM_OVERLOADED, UPSTREAM_REJECTED, …',
+  fields: (t) => ({ code: t.exposeString('code'), detail: t.exposeString('detail') }),
+});
+
+const InferenceEventUnion = builder.unionType('InferenceEvent', {
+  types: [InferenceToken, InferenceDone, InferenceError],
+  resolveType: (event) => ({ token: InferenceToken, done: InferenceDone, error: InferenceError })[event.type],
+});
+
+builder.subscriptionField('inference', (t) =>
+  t.field({
+    description:
+      "The model's answer to a Human message (or a chat's latest one), token by token, then InferenceDone or " +
+      'InferenceError. One generation per message: a second subscriber joins it and a finished reply is ' +
+      'replayed from the store, unless `regenerate`.',
+    type: InferenceEventUnion,
+    args: {
+      conversationId: t.arg.id({ required: true }),
+      internet: t.arg.boolean({ defaultValue: false, required: true }),
+      regenerate: t.arg.boolean({ defaultValue: false, required: true }),
+    },
+    subscribe: async (_root, { conversationId, internet, regenerate }, ctx) => {
+      const events = await ctx.services.inference.open(conversationId, { regenerate, internet });
+      return events ?? emptyStream();
+    },
+    resolve: (event) => event,
+  }),
+);
+
+async function* emptyStream(): AsyncGenerator<InferenceEvent> {}

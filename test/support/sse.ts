@@ -1,0 +1,37 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+
+export interface SseEvent {
+  id: number;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** The events of an SSE response body as they arrive; breaking out of the loop hangs up. */
+export async function* sseEvents(response: Response): AsyncGenerator<SseEvent> {
+  const pending: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (message) => pending.push(message) });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      parser.feed(value);
+      while (pending.length > 0) {
+        const message = pending.shift()!;
+        yield { id: Number(message.id), event: message.event ?? 'message', data: JSON.parse(message.data) };
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+/** Every event of an SSE response, until the server ends it. */
+export async function readSse(response: Response): Promise<SseEvent[]> {
+  const events: SseEvent[] = [];
+  for await (const event of sseEvents(response)) events.push(event);
+  return events;
+}
+
+export const tokensOf = (events: SseEvent[]) =>
+  events.filter((event) => event.event === 'token').map((event) => event.data.text as string).join('');
