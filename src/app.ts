@@ -3,7 +3,7 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
-import { createYoga, maskError } from 'graphql-yoga';
+import { createYoga, isAsyncIterable, maskError, type Plugin } from 'graphql-yoga';
 import type { Context as HonoContext } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -44,7 +44,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     maskedErrors: { maskError: maskGraphQLError },
     // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; the
     // plugin adds the "single connection" mode on /graphql/stream.
-    plugins: [useGraphQLSSE({ endpoint: '/graphql/stream' })],
+    plugins: [subscriptionErrorsInStream, useGraphQLSSE({ endpoint: '/graphql/stream' })],
   });
 
   const app = new OpenAPIHono();
@@ -119,6 +119,27 @@ function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {
   logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
   return c.json({ detail: 'Internal server error', code: 'INTERNAL_SERVER_ERROR' }, 500);
 }
+
+/**
+ * A subscription refused at its start (NOT_FOUND, SERVICE_UNAVAILABLE…) is answered inside the event
+ * stream, with status 200, as one result carrying the error. Otherwise graphql-sse clients never see
+ * it: Yoga would send the error's HTTP status, which the client reads as a network error (and retries),
+ * and graphql-sse's single-connection handler mistakes a result without `data` for a new request.
+ */
+const subscriptionErrorsInStream: Plugin = {
+  onSubscribe: () => ({
+    onSubscribeResult({ result, setResult }) {
+      if (isAsyncIterable(result)) return;
+      setResult({
+        data: null,
+        errors: result.errors?.map((error) => {
+          const { http: _status, ...extensions } = error.extensions ?? {};
+          return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: error.originalError, extensions });
+        }),
+      });
+    },
+  }),
+};
 
 /** Yoga's masking, plus a code for Pothos' argument errors (e.g. a cursor that is not one of ours). */
 function maskGraphQLError(error: unknown, message: string, isDev?: boolean): Error {

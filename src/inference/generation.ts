@@ -11,7 +11,7 @@ import { UpstreamError } from './model.ts';
 export class GenerationStopped extends Error {
   override name = 'GenerationStopped';
   constructor(
-    readonly code: 'ABANDONED' | 'SHUTDOWN',
+    readonly code: 'ABANDONED' | 'SHUTDOWN' | 'STORE_FAILED',
     message: string,
   ) {
     super(message);
@@ -37,14 +37,25 @@ export class Generation {
   readonly finished: Promise<Conversation>;
 
   /**
-   * Starts at once (so that the caller can register it before anything else awaits); `prepare`
-   * stores the reply row and builds the prompt.
+   * Starts at once (so that the caller can register it before anything else awaits). `store` inserts
+   * the reply row while `prepare` builds the prompt and the model starts: the first token does not
+   * wait for the insert; every later save does.
    */
   constructor(
     private reply: Conversation,
     private readonly deps: { prisma: PrismaClient; model: ChatModel; config: InferenceConfig; logger: Logger },
-    prepare: () => Promise<{ reply: Conversation; prompt: ChatMessage[] }>,
+    prepare: () => Promise<ChatMessage[]>,
+    store: () => Promise<Conversation>,
   ) {
+    this.saving = store().then(
+      (stored) => {
+        this.reply = stored;
+      },
+      (error: unknown) => {
+        deps.logger.error({ err: error }, 'storing the reply failed');
+        this.stop(new GenerationStopped('STORE_FAILED', 'The reply could not be stored'));
+      },
+    );
     this.finished = this.run(prepare);
   }
 
@@ -83,20 +94,12 @@ export class Generation {
     for (const listener of this.listeners) listener.push(event);
   }
 
-  private async run(prepare: () => Promise<{ reply: Conversation; prompt: ChatMessage[] }>): Promise<Conversation> {
+  private async run(prepare: () => Promise<ChatMessage[]>): Promise<Conversation> {
     const { model, config, logger } = this.deps;
-    let prompt: ChatMessage[];
-    try {
-      ({ reply: this.reply, prompt } = await prepare());
-    } catch (error) {
-      logger.error({ err: error }, 'starting a generation failed');
-      this.end({ type: 'error', id: 1, code: 'INTERNAL_SERVER_ERROR', detail: 'The reply could not be started' });
-      return { ...this.reply, status: 'failed' };
-    }
     const saver = setInterval(() => this.save({}), config.saveIntervalMs);
     let outcome: Pick<Conversation, 'status' | 'errorCode' | 'errorDetail'>;
     try {
-      for await (const delta of model.stream(prompt, this.abort.signal)) {
+      for await (const delta of model.stream(await prepare(), this.abort.signal)) {
         if (delta.kind === 'text') {
           this.text += delta.text;
           this.broadcast({ type: 'token', id: this.text.length, text: delta.text });
@@ -113,7 +116,7 @@ export class Generation {
     } catch (error) {
       const reason = this.abort.signal.reason;
       if (reason instanceof GenerationStopped) {
-        outcome = { status: 'incomplete', errorCode: reason.code, errorDetail: reason.message };
+        outcome = { status: reason.code === 'STORE_FAILED' ? 'failed' : 'incomplete', errorCode: reason.code, errorDetail: reason.message };
       } else if (error instanceof UpstreamError) {
         outcome = { status: 'failed', errorCode: error.code, errorDetail: error.message };
       } else {

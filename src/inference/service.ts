@@ -134,15 +134,22 @@ export class InferenceService {
       errorCode: null,
       errorDetail: null,
     };
-    const generation = new Generation(placeholder, { prisma, model, config, logger }, async () => {
-      const history = await prisma.conversation.findMany({
-        where: { chatId: question.chatId, seq: { lte: question.seq } },
-        orderBy: CONVERSATION_ORDER,
-      });
-      const reply = await prisma.conversation.create({ data: { ...placeholder, seq: undefined } });
-      publishChatEvent(events, { type: 'GENERATION_STARTED', chatId: question.chatId, conversation: reply });
-      return { reply, prompt: buildPrompt(config.systemPrompt, history, question, config.historyChars) };
-    });
+    const generation = new Generation(
+      placeholder,
+      { prisma, model, config, logger },
+      async () => {
+        const history = await prisma.conversation.findMany({
+          where: { chatId: question.chatId, seq: { lte: question.seq } },
+          orderBy: CONVERSATION_ORDER,
+        });
+        return buildPrompt(config.systemPrompt, history, question, config.historyChars);
+      },
+      async () => {
+        const reply = await prisma.conversation.create({ data: { ...placeholder, seq: undefined } });
+        publishChatEvent(events, { type: 'GENERATION_STARTED', chatId: question.chatId, conversation: reply });
+        return reply;
+      },
+    );
     this.running.set(question.id, generation);
     void generation.finished.then((reply) => {
       this.running.delete(question.id);

@@ -168,12 +168,12 @@ const createConversation = createRoute({
 
 const SSE_FORMAT = `Server-Sent Events, one per model token, then one final event:
 
-    id: <n>      (a position in the reply: resume after it with Last-Event-ID)
+    id: <n>      (a position in the reply: resume after it with Last-Event-ID; 204 once all was sent)
     event: token   data: {"text": "<token text>"}
     event: done    data: {"conversation": <the stored Assistant conversation>, "usage": {...} | null}
     event: error   data: {"code": "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | ..., "detail": "..."}
 
-A comment (": heartbeat") every 15 s; the stream ends after done or error.`;
+A comment (": heartbeat") every SSE_HEARTBEAT_MS (15 s by default); the stream ends after done or error.`;
 
 const InferenceQuery = z.object({
   regenerate: z

@@ -25,6 +25,10 @@ type Documents = {
     "\n  mutation CreateConversation($chatId: ID!, $role: Role!, $message: String!) {\n    createConversation(chatId: $chatId, role: $role, message: $message) {\n      id role chatId message createdAt updatedAt chat { id }\n    }\n  }\n": typeof types.CreateConversationDocument,
     "\n  query GetConversation($id: ID!) {\n    conversation(id: $id) { id role message chat { id } }\n  }\n": typeof types.GetConversationDocument,
     "\n  query ChatMessages($id: ID!, $first: Int, $after: String) {\n    chat(id: $id) {\n      conversations(first: $first, after: $after) {\n        edges { node { message } }\n        pageInfo { hasNextPage endCursor }\n      }\n    }\n  }\n": typeof types.ChatMessagesDocument,
+    "\n  mutation NewInferenceChat($name: String!) {\n    createChat(name: $name) { id }\n  }\n": typeof types.NewInferenceChatDocument,
+    "\n  mutation AskQuestion($chatId: ID!, $message: String!) {\n    createConversation(chatId: $chatId, role: Human, message: $message) { id chatId role }\n  }\n": typeof types.AskQuestionDocument,
+    "\n  subscription InferenceStream($id: ID!) {\n    inference(conversationId: $id) {\n      __typename\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status finishReason replyTo { id } }\n        usage { totalTokens }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n": typeof types.InferenceStreamDocument,
+    "\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n": typeof types.ChatEventsStreamDocument,
 };
 const documents: Documents = {
     "\n  mutation CreateChat($name: String!) {\n    createChat(name: $name) { id name createdAt updatedAt }\n  }\n": types.CreateChatDocument,
@@ -38,6 +42,10 @@ const documents: Documents = {
     "\n  mutation CreateConversation($chatId: ID!, $role: Role!, $message: String!) {\n    createConversation(chatId: $chatId, role: $role, message: $message) {\n      id role chatId message createdAt updatedAt chat { id }\n    }\n  }\n": types.CreateConversationDocument,
     "\n  query GetConversation($id: ID!) {\n    conversation(id: $id) { id role message chat { id } }\n  }\n": types.GetConversationDocument,
     "\n  query ChatMessages($id: ID!, $first: Int, $after: String) {\n    chat(id: $id) {\n      conversations(first: $first, after: $after) {\n        edges { node { message } }\n        pageInfo { hasNextPage endCursor }\n      }\n    }\n  }\n": types.ChatMessagesDocument,
+    "\n  mutation NewInferenceChat($name: String!) {\n    createChat(name: $name) { id }\n  }\n": types.NewInferenceChatDocument,
+    "\n  mutation AskQuestion($chatId: ID!, $message: String!) {\n    createConversation(chatId: $chatId, role: Human, message: $message) { id chatId role }\n  }\n": types.AskQuestionDocument,
+    "\n  subscription InferenceStream($id: ID!) {\n    inference(conversationId: $id) {\n      __typename\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status finishReason replyTo { id } }\n        usage { totalTokens }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n": types.InferenceStreamDocument,
+    "\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n": types.ChatEventsStreamDocument,
 };
 
 /**
@@ -98,6 +106,22 @@ export function graphql(source: "\n  query GetConversation($id: ID!) {\n    conv
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ChatMessages($id: ID!, $first: Int, $after: String) {\n    chat(id: $id) {\n      conversations(first: $first, after: $after) {\n        edges { node { message } }\n        pageInfo { hasNextPage endCursor }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ChatMessages($id: ID!, $first: Int, $after: String) {\n    chat(id: $id) {\n      conversations(first: $first, after: $after) {\n        edges { node { message } }\n        pageInfo { hasNextPage endCursor }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation NewInferenceChat($name: String!) {\n    createChat(name: $name) { id }\n  }\n"): (typeof documents)["\n  mutation NewInferenceChat($name: String!) {\n    createChat(name: $name) { id }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AskQuestion($chatId: ID!, $message: String!) {\n    createConversation(chatId: $chatId, role: Human, message: $message) { id chatId role }\n  }\n"): (typeof documents)["\n  mutation AskQuestion($chatId: ID!, $message: String!) {\n    createConversation(chatId: $chatId, role: Human, message: $message) { id chatId role }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription InferenceStream($id: ID!) {\n    inference(conversationId: $id) {\n      __typename\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status finishReason replyTo { id } }\n        usage { totalTokens }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n"): (typeof documents)["\n  subscription InferenceStream($id: ID!) {\n    inference(conversationId: $id) {\n      __typename\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status finishReason replyTo { id } }\n        usage { totalTokens }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n"): (typeof documents)["\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
