@@ -243,6 +243,21 @@ describe('faults: the listener always gets error or done, nothing is stored as c
   });
 });
 
+describe('heartbeat', () => {
+  it('sends a comment line on a quiet stream, before the final event', async () => {
+    const quiet = await createTestApp({ TGI_URL: tgi.url, SSE_HEARTBEAT_MS: '40', INFERENCE_FIRST_TOKEN_TIMEOUT_MS: '300' });
+    try {
+      const chat = await quiet.services.chats.create({ name: 'quiet' });
+      const asked = await quiet.services.conversations.create({ chatId: chat.id, role: 'Human', message: 'hello?' });
+      tgi.script({ kind: 'no-first-token' });
+      const body = await (await quiet.request(`/conversations/inference/${asked.id}`)).text();
+      expect(body).toMatch(/^(: heartbeat\n\n)+id: 1\nevent: error\n/);
+    } finally {
+      await quiet.close();
+    }
+  });
+});
+
 describe('EventSource', () => {
   it('reconnecting after done replays nothing and starts no new generation', async () => {
     const server = await listen(app);
