@@ -25,10 +25,10 @@ async function main() {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     // Stop accepting, let open requests finish, then cut whatever is still open (long streams).
+    const deadline = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
     const closed = new Promise((resolve) => server.close(resolve));
     server.closeIdleConnections();
     await stopGenerations();
-    const deadline = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
     await closed;
     clearTimeout(deadline);
     await database.close();

@@ -34,6 +34,9 @@ export class Generation {
   private readonly abort = new AbortController();
   private graceTimer: NodeJS.Timeout | undefined;
   private saving: Promise<unknown> = Promise.resolve();
+  private savePending = false;
+  /** The stream is over and the outcome being saved: no new grace period, no new joiners. */
+  settling = false;
   readonly finished: Promise<Conversation>;
 
   /**
@@ -66,7 +69,9 @@ export class Generation {
   /** A new listener, first given everything after position `after`, then the live stream. */
   listen(after = 0): Listener {
     const listener = new Listener(MAX_QUEUED_EVENTS, (gone) => this.forget(gone));
-    if (this.text.length > after) listener.push({ type: 'token', id: this.text.length, text: this.text.slice(after) });
+    // A position beyond the text cannot come from this reply (an older one's id): start over.
+    const from = after > this.text.length ? 0 : after;
+    if (this.text.length > from) listener.push({ type: 'token', id: this.text.length, text: this.text.slice(from) });
     if (this.terminal) {
       listener.push(this.terminal);
     } else {
@@ -82,7 +87,7 @@ export class Generation {
 
   private forget(listener: Listener) {
     this.listeners.delete(listener);
-    if (this.listeners.size > 0 || this.terminal) return;
+    if (this.listeners.size > 0 || this.terminal || this.settling) return;
     // Nobody is listening: keep generating for a while so that a reconnect can resume, then stop paying.
     this.graceTimer = setTimeout(
       () => this.stop(new GenerationStopped('ABANDONED', 'Every listener left before the reply was finished')),
@@ -96,10 +101,15 @@ export class Generation {
 
   private async run(prepare: () => Promise<ChatMessage[]>): Promise<Conversation> {
     const { model, config, logger } = this.deps;
-    const saver = setInterval(() => this.save({}), config.saveIntervalMs);
+    // One periodic save at a time: a slow database must not pile them up behind the final one.
+    const saver = setInterval(() => {
+      if (!this.savePending) this.save({});
+    }, config.saveIntervalMs);
     let outcome: Pick<Conversation, 'status' | 'errorCode' | 'errorDetail'>;
     try {
-      for await (const delta of model.stream(await prepare(), this.abort.signal)) {
+      const prompt = await prepare();
+      this.abort.signal.throwIfAborted();
+      for await (const delta of model.stream(prompt, this.abort.signal)) {
         if (delta.kind === 'text') {
           this.text += delta.text;
           this.broadcast({ type: 'token', id: this.text.length, text: delta.text });
@@ -125,6 +135,7 @@ export class Generation {
       }
       if (outcome.status === 'failed') logger.warn({ replyId: this.reply.id, ...outcome }, 'generation failed');
     } finally {
+      this.settling = true;
       clearInterval(saver);
       clearTimeout(this.graceTimer);
     }
@@ -152,11 +163,14 @@ export class Generation {
    */
   private save(changes: Partial<Conversation>): Promise<unknown> {
     const data = { ...changes, message: this.text };
+    this.savePending = true;
     this.saving = this.saving.then(async () => {
       try {
         this.reply = await this.deps.prisma.conversation.update({ where: { id: this.reply.id }, data });
       } catch (error) {
         this.deps.logger.error({ err: error, replyId: this.reply.id }, 'saving the reply failed');
+      } finally {
+        this.savePending = false;
       }
     });
     return this.saving;

@@ -47,6 +47,8 @@ export function createChatModel(config: InferenceConfig): ChatModel | null {
       : { model: upstream.model, accessToken: upstream.accessToken };
   return {
     async *stream(messages, signal) {
+      // A listener added to an already aborted signal never fires.
+      signal.throwIfAborted();
       const controller = new AbortController();
       const onAbort = () => controller.abort(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });

@@ -27,6 +27,7 @@ export interface OpenOptions {
  */
 export class InferenceService {
   private readonly running = new Map<string, Generation>();
+  private closing = false;
 
   constructor(
     private readonly deps: {
@@ -45,6 +46,7 @@ export class InferenceService {
    */
   async open(id: string, options: OpenOptions = {}): Promise<AsyncIterableIterator<InferenceEvent> | null> {
     const { model } = this.deps;
+    if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down');
     if (!model) {
       throw new AppError('SERVICE_UNAVAILABLE', 'No model server is configured: set TGI_URL (or HF_MODEL and HF_TOKEN)');
     }
@@ -54,12 +56,16 @@ export class InferenceService {
     const question = await this.question(id);
     const after = options.lastEventId ?? 0;
     const running = this.running.get(question.id);
-    if (running) return running.listen(after);
+    if (running && !running.settling) return running.listen(after);
+    // Ending right now: decide from what it stores (a failed one is then generated anew).
+    if (running) await running.finished;
 
     let latest = await this.deps.prisma.conversation.findFirst({
       where: { replyToId: question.id },
       orderBy: [{ createdAt: 'desc' }, { seq: 'desc' }],
     });
+    const startedMeanwhile = this.running.get(question.id);
+    if (startedMeanwhile && !startedMeanwhile.settling) return startedMeanwhile.listen(after);
     if (latest?.status === 'streaming') latest = await this.settleOrphan(latest);
     if (latest && !options.regenerate) {
       // A reconnect resumes whatever the last reply was; a new listener gets a stored answer again
@@ -67,17 +73,21 @@ export class InferenceService {
       if (latest.status === 'complete' || options.lastEventId !== undefined) return replay(latest, after);
     }
     // Checked again after the awaits above: a concurrent request may have started it meanwhile.
-    const started = this.running.get(question.id) ?? this.start(question, model);
-    return started.listen(0);
+    const concurrent = this.running.get(question.id);
+    return concurrent ? concurrent.listen(after) : this.start(question, model).listen(0);
   }
 
-  /** Stops every generation (stored as incomplete) and waits for them to be saved. */
+  /** Refuses new inference, stops every generation (stored as incomplete) and waits for them to be saved. */
   async shutdown(): Promise<void> {
-    const generations = [...this.running.values()];
-    for (const generation of generations) {
-      generation.stop(new GenerationStopped('SHUTDOWN', 'The server shut down before the reply was finished'));
+    this.closing = true;
+    // Requests already past the closing check may still start one: repeat until none is left.
+    while (this.running.size > 0) {
+      const generations = [...this.running.values()];
+      for (const generation of generations) {
+        generation.stop(new GenerationStopped('SHUTDOWN', 'The server shut down before the reply was finished'));
+      }
+      await Promise.allSettled(generations.map((generation) => generation.finished));
     }
-    await Promise.allSettled(generations.map((generation) => generation.finished));
   }
 
   private async question(id: string): Promise<Conversation> {

@@ -258,6 +258,30 @@ describe('heartbeat', () => {
   });
 });
 
+describe('shutdown', () => {
+  it('stores running generations as incomplete, tells their listeners, and refuses new ones', async () => {
+    const closing = await createTestApp({ TGI_URL: tgi.url });
+    try {
+      const chat = await closing.services.chats.create({ name: 'closing' });
+      const asked = await closing.services.conversations.create({ chatId: chat.id, role: 'Human', message: 'long answer?' });
+      tgi.script({ kind: 'tokens', tokens: Array.from({ length: 500 }, (_, i) => `z${i} `), pacing: { intervalMs: 10 } });
+      const events = sseEvents(await closing.request(`/conversations/inference/${asked.id}`));
+      const first = await events.next();
+      expect(first.value).toMatchObject({ event: 'token' });
+      await closing.shutdown();
+      const rest: SseEvent[] = [];
+      for await (const event of events) rest.push(event);
+      expect(rest.at(-1)).toMatchObject({ event: 'error', data: { code: 'SHUTDOWN' } });
+      const [stored] = await closing.database.prisma.conversation.findMany({ where: { replyToId: asked.id } });
+      expect(stored).toMatchObject({ status: 'incomplete', errorCode: 'SHUTDOWN' });
+      expect(stored!.message.length).toBeGreaterThan(0);
+      expect((await closing.request(`/conversations/inference/${asked.id}`)).status).toBe(503);
+    } finally {
+      await closing.close();
+    }
+  });
+});
+
 describe('EventSource', () => {
   it('reconnecting after done replays nothing and starts no new generation', async () => {
     const server = await listen(app);
