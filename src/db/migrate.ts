@@ -59,10 +59,11 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<LocalMigrati
 export async function migrate(database: Database, dir = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await readMigrations(dir);
   return database.withSession(async (session) => {
-    const schema = database.target.kind === 'postgres' ? database.target.schema : undefined;
-    if (schema) await session.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
     await session.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
+      // Under the lock: two concurrent `CREATE SCHEMA IF NOT EXISTS` can still collide.
+      const schema = database.target.kind === 'postgres' ? database.target.schema : undefined;
+      if (schema) await session.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
       await session.exec(CREATE_MIGRATIONS_TABLE);
       return await applyPending(session, migrations);
     } finally {
