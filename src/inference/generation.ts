@@ -62,10 +62,6 @@ export class Generation {
     this.finished = this.run(prepare);
   }
 
-  get replyId(): string {
-    return this.reply.id;
-  }
-
   /** A new listener, first given everything after position `after`, then the live stream. */
   listen(after = 0): Listener {
     const listener = new Listener(MAX_QUEUED_EVENTS, (gone) => this.forget(gone));

@@ -2,7 +2,7 @@ import type { InferenceConfig } from '../config.ts';
 import type { Conversation, PrismaClient } from '../generated/prisma/client.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { CONVERSATION_ORDER } from '../services/conversations.ts';
+import { CONVERSATION_ORDER, NEWEST_CONVERSATION_FIRST } from '../services/conversations.ts';
 import { type ChatEventBus, publishChatEvent } from '../services/events.ts';
 import { isUuid } from '../services/inputs.ts';
 import { finalEvent, type InferenceEvent } from './events.ts';
@@ -55,26 +55,32 @@ export class InferenceService {
     }
     const question = await this.question(id);
     const after = options.lastEventId ?? 0;
-    const running = this.running.get(question.id);
-    if (running && !running.settling) return running.listen(after);
+    const joined = this.join(question.id, after);
+    if (joined) return joined;
     // Ending right now: decide from what it stores (a failed one is then generated anew).
-    if (running) await running.finished;
+    await this.running.get(question.id)?.finished;
 
     let latest = await this.deps.prisma.conversation.findFirst({
       where: { replyToId: question.id },
-      orderBy: [{ createdAt: 'desc' }, { seq: 'desc' }],
+      orderBy: NEWEST_CONVERSATION_FIRST,
     });
-    const startedMeanwhile = this.running.get(question.id);
-    if (startedMeanwhile && !startedMeanwhile.settling) return startedMeanwhile.listen(after);
+    // After each await, a concurrent request may have started the generation (and stored its row).
+    const startedMeanwhile = this.join(question.id, after);
+    if (startedMeanwhile) return startedMeanwhile;
     if (latest?.status === 'streaming') latest = await this.settleOrphan(latest);
     if (latest && !options.regenerate) {
       // A reconnect resumes whatever the last reply was; a new listener gets a stored answer again
       // but a new attempt when the last one did not complete.
       if (latest.status === 'complete' || options.lastEventId !== undefined) return replay(latest, after);
     }
-    // Checked again after the awaits above: a concurrent request may have started it meanwhile.
     const concurrent = this.running.get(question.id);
     return concurrent ? concurrent.listen(after) : this.start(question, model).listen(0);
+  }
+
+  /** A new listener of the generation answering `questionId`, unless none is running (or it is ending). */
+  private join(questionId: string, after: number): Listener | undefined {
+    const running = this.running.get(questionId);
+    return running && !running.settling ? running.listen(after) : undefined;
   }
 
   /** Refuses new inference, stops every generation (stored as incomplete) and waits for them to be saved. */
@@ -101,7 +107,7 @@ export class InferenceService {
     if (conversation) return conversation;
     const chat = await prisma.chat.findUnique({
       where: { id },
-      include: { conversations: { where: { role: 'Human' }, orderBy: [{ createdAt: 'desc' }, { seq: 'desc' }], take: 1 } },
+      include: { conversations: { where: { role: 'Human' }, orderBy: NEWEST_CONVERSATION_FIRST, take: 1 } },
     });
     if (!chat) throw notFound;
     const latest = chat.conversations[0];

@@ -45,21 +45,24 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
     return c.json(conversationJson(await services.conversations.create({ chatId, role, message })), 200);
   });
 
-  const streamAnswer = (internet: boolean) => async (c: Context) => {
-    const { id } = c.req.param();
-    const query = InferenceQuery.safeParse(c.req.query());
-    if (!query.success) throw validationFailed(query.error);
-    const events = await services.inference.open(id!, {
+  /** One handler for both inference routes; the query was validated by the route's own schema. */
+  const streamAnswer = async (
+    c: Context,
+    id: string,
+    query: z.output<typeof InferenceQuery>,
+    internet: boolean,
+  ): Promise<Response> => {
+    const events = await services.inference.open(id, {
       internet,
-      regenerate: query.data.regenerate,
-      lastEventId: parseLastEventId(c.req.header('last-event-id') ?? query.data.lastEventId),
+      regenerate: query.regenerate,
+      lastEventId: parseLastEventId(c.req.header('last-event-id') ?? query.lastEventId),
     });
     // 204 tells an EventSource that reconnected after the final event to stop reconnecting.
     if (!events) return c.body(null, 204);
     return sseResponse(events, options.heartbeatMs);
   };
-  rest.openapi(inference, streamAnswer(false));
-  rest.openapi(inferenceInternet, streamAnswer(true));
+  rest.openapi(inference, (c) => streamAnswer(c, c.req.valid('param').id, c.req.valid('query'), false));
+  rest.openapi(inferenceInternet, (c) => streamAnswer(c, c.req.valid('param').id, c.req.valid('query'), true));
 
   return rest;
 }

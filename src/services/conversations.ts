@@ -8,6 +8,8 @@ export type ConversationQuery = { include?: Prisma.ConversationInclude; select?:
 
 /** A chat's messages read oldest first, in insertion order within one millisecond. */
 export const CONVERSATION_ORDER: Prisma.ConversationOrderByWithRelationInput[] = [{ createdAt: 'asc' }, { seq: 'asc' }];
+/** The reverse: newest first. */
+export const NEWEST_CONVERSATION_FIRST: Prisma.ConversationOrderByWithRelationInput[] = [{ createdAt: 'desc' }, { seq: 'desc' }];
 
 export class ConversationService {
   constructor(
