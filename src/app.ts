@@ -15,11 +15,12 @@ import type { Logger } from './logger.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { type Context, schema } from './schema/index.ts';
 import { createChatModel } from './inference/model.ts';
+import { createWebSearch } from './inference/search.ts';
 import { createChatEventBus } from './services/events.ts';
 import { createServices } from './services/index.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'server' | 'inference'>;
+  config: Pick<Config, 'server' | 'inference' | 'search'>;
   database: Database;
   logger: Logger;
 }
@@ -30,6 +31,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     prisma: database.prisma,
     events: createChatEventBus(),
     model: createChatModel(config.inference),
+    search: createWebSearch(config.search),
     inference: config.inference,
     logger,
   });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -47,6 +48,26 @@ const InferenceModel = z.object({
   SSE_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
 });
 
+const SearchModel = z.object({
+  /** SerpAPI key for the internet inference routes; unset, they answer 503. */
+  SERPAPI_API_KEY: z.string().optional(),
+  /**
+   * Where SerpAPI requests go: an https origin, for a proxy or a stand-in. Requests still carry
+   * SerpAPI's own paths (`/search`), so a path here is refused rather than silently dropped.
+   */
+  SERPAPI_BASE_URL: z
+    .url({ protocol: /^https$/, error: 'must be an https:// URL' })
+    .refine((url) => ['', '/'].includes(new URL(url).pathname) && !new URL(url).search, 'must be an origin, without a path or query')
+    .default('https://serpapi.com'),
+  /** A PEM file of extra certificate authorities to trust for SERPAPI_BASE_URL (e.g. a corporate proxy's). */
+  SERPAPI_CA_FILE: z.string().optional(),
+  /** How many organic results (besides the answer box and knowledge graph) become sources. */
+  SEARCH_ORGANIC_RESULTS: z.coerce.number().int().min(1).max(10).default(5),
+  /** How long the results of a query are reused for the same query (SerpAPI bills per search); 0 disables. */
+  SEARCH_CACHE_TTL_MS: z.coerce.number().int().nonnegative().default(10 * 60_000),
+  SEARCH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+});
+
 const LogModel = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -55,6 +76,7 @@ const EnvironmentModel = z.object({
   ...ServerModel.shape,
   ...DatabaseModel.shape,
   ...InferenceModel.shape,
+  ...SearchModel.shape,
   ...LogModel.shape,
 }).refine((e) => !e.HF_MODEL || e.TGI_URL || e.HF_TOKEN, {
   path: ['HF_TOKEN'],
@@ -67,6 +89,7 @@ export interface Config {
   server: { host: string; port: number; bodyLimitBytes: number; shutdownTimeoutMs: number };
   database: { url: string; migrateOnStart: boolean; poolSize: number };
   inference: InferenceConfig;
+  search: SearchConfig | null;
   log: { level: Environment['LOG_LEVEL'] };
 }
 
@@ -82,6 +105,16 @@ export interface InferenceConfig {
   graceMs: number;
   saveIntervalMs: number;
   heartbeatMs: number;
+}
+
+export interface SearchConfig {
+  apiKey: string;
+  baseUrl: URL;
+  /** PEM text of the extra certificate authorities from SERPAPI_CA_FILE. */
+  extraCa?: string;
+  organicResults: number;
+  cacheTtlMs: number;
+  timeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +155,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       saveIntervalMs: e.INFERENCE_SAVE_INTERVAL_MS,
       heartbeatMs: e.SSE_HEARTBEAT_MS,
     },
+    search: e.SERPAPI_API_KEY
+      ? {
+          apiKey: e.SERPAPI_API_KEY,
+          baseUrl: new URL(e.SERPAPI_BASE_URL),
+          extraCa: e.SERPAPI_CA_FILE ? readCaFile(e.SERPAPI_CA_FILE) : undefined,
+          organicResults: e.SEARCH_ORGANIC_RESULTS,
+          cacheTtlMs: e.SEARCH_CACHE_TTL_MS,
+          timeoutMs: e.SEARCH_TIMEOUT_MS,
+        }
+      : null,
     log: { level: e.LOG_LEVEL },
   };
+}
+
+function readCaFile(path: string): string {
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+    return pem;
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  - SERPAPI_CA_FILE: cannot use ${path}: ${(error as Error).message}`);
+  }
 }

@@ -1,8 +1,8 @@
 import type { InferenceConfig } from '../config.ts';
-import type { Conversation, PrismaClient } from '../generated/prisma/client.ts';
+import type { Conversation, Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
-import type { InferenceEvent } from './events.ts';
-import { finalEvent } from './events.ts';
+import { finalEvent, groundingColumns, type InferenceEvent } from './events.ts';
+import type { Grounding } from './grounding.ts';
 import { Listener } from './listener.ts';
 import type { ChatMessage, ChatModel, Usage } from './model.ts';
 import { UpstreamError } from './model.ts';
@@ -20,6 +20,12 @@ export class GenerationStopped extends Error {
 
 const MAX_QUEUED_EVENTS = 10_000;
 
+/** What the model is asked, and for an internet answer, the web search it is grounded in. */
+export interface Prepared {
+  prompt: ChatMessage[];
+  grounding?: Grounding;
+}
+
 /**
  * One reply being generated: it streams the model's tokens to every listener, saves the text as it
  * grows, and ends stored as complete, incomplete (stopped by us) or failed (stopped by the model
@@ -29,6 +35,7 @@ export class Generation {
   private text = '';
   private finishReason: string | null = null;
   private usage: Usage | null = null;
+  private grounding: Grounding | undefined;
   private terminal: InferenceEvent | undefined;
   private readonly listeners = new Set<Listener>();
   private readonly abort = new AbortController();
@@ -41,13 +48,13 @@ export class Generation {
 
   /**
    * Starts at once (so that the caller can register it before anything else awaits). `store` inserts
-   * the reply row while `prepare` builds the prompt and the model starts: the first token does not
-   * wait for the insert; every later save does.
+   * the reply row while `prepare` builds the prompt (searching the web first for an internet answer)
+   * and the model starts: the first token does not wait for the insert; every later save does.
    */
   constructor(
     private reply: Conversation,
     private readonly deps: { prisma: PrismaClient; model: ChatModel; config: InferenceConfig; logger: Logger },
-    prepare: () => Promise<ChatMessage[]>,
+    prepare: (signal: AbortSignal) => Promise<Prepared>,
     store: () => Promise<Conversation>,
   ) {
     this.saving = store().then(
@@ -67,6 +74,7 @@ export class Generation {
     const listener = new Listener(MAX_QUEUED_EVENTS, (gone) => this.forget(gone));
     // A position beyond the text cannot come from this reply (an older one's id): start over.
     const from = after > this.text.length ? 0 : after;
+    if (this.grounding) listener.push({ type: 'sources', id: from, ...this.grounding });
     if (this.text.length > from) listener.push({ type: 'token', id: this.text.length, text: this.text.slice(from) });
     if (this.terminal) {
       listener.push(this.terminal);
@@ -95,7 +103,7 @@ export class Generation {
     for (const listener of this.listeners) listener.push(event);
   }
 
-  private async run(prepare: () => Promise<ChatMessage[]>): Promise<Conversation> {
+  private async run(prepare: (signal: AbortSignal) => Promise<Prepared>): Promise<Conversation> {
     const { model, config, logger } = this.deps;
     // One periodic save at a time: a slow database must not pile them up behind the final one.
     const saver = setInterval(() => {
@@ -103,8 +111,13 @@ export class Generation {
     }, config.saveIntervalMs);
     let outcome: Pick<Conversation, 'status' | 'errorCode' | 'errorDetail'>;
     try {
-      const prompt = await prepare();
+      const { prompt, grounding } = await prepare(this.abort.signal);
       this.abort.signal.throwIfAborted();
+      if (grounding) {
+        this.grounding = grounding;
+        this.broadcast({ type: 'sources', id: 0, ...grounding });
+        void this.save({});
+      }
       for await (const delta of model.stream(prompt, this.abort.signal)) {
         if (delta.kind === 'text') {
           this.text += delta.text;
@@ -143,7 +156,7 @@ export class Generation {
       totalTokens: this.usage?.totalTokens ?? null,
     });
     // If the last save failed (database down) the listeners still get the outcome they streamed.
-    this.end(finalEvent({ ...this.reply, ...outcome, message: this.text }));
+    this.end(finalEvent({ ...this.reply, ...this.groundingColumns(), ...outcome, message: this.text }));
     return this.reply;
   }
 
@@ -153,12 +166,16 @@ export class Generation {
     this.listeners.clear();
   }
 
+  private groundingColumns() {
+    return this.grounding ? groundingColumns(this.grounding) : {};
+  }
+
   /**
-   * Writes the text so far (and `changes`); saves run one after another, and each also refreshes
-   * `updated_at`, which tells other instances this generation is alive.
+   * Writes the text so far, the grounding and `changes`; saves run one after another, and each also
+   * refreshes `updated_at`, which tells other instances this generation is alive.
    */
-  private save(changes: Partial<Conversation>): Promise<unknown> {
-    const data = { ...changes, message: this.text };
+  private save(changes: Prisma.ConversationUncheckedUpdateInput): Promise<unknown> {
+    const data = { ...changes, ...this.groundingColumns(), message: this.text };
     this.savePending = true;
     this.saving = this.saving.then(async () => {
       try {

@@ -21,7 +21,8 @@ export class Listener implements AsyncIterableIterator<InferenceEvent> {
     if (this.queue.length >= this.maxQueued) {
       // The position the client has everything up to: the start of the first event it never got.
       const first = this.queue[0] ?? event;
-      const resumeAfter = first.type === 'token' ? first.id - first.text.length : first.id - 1;
+      const resumeAfter =
+        first.type === 'token' ? first.id - first.text.length : first.type === 'sources' ? first.id : first.id - 1;
       this.queue = [
         {
           type: 'error',

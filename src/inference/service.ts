@@ -5,11 +5,13 @@ import type { Logger } from '../logger.ts';
 import { CONVERSATION_ORDER, NEWEST_CONVERSATION_FIRST } from '../services/conversations.ts';
 import { type ChatEventBus, publishChatEvent } from '../services/events.ts';
 import { isUuid } from '../services/inputs.ts';
-import { finalEvent, type InferenceEvent } from './events.ts';
-import { Generation, GenerationStopped } from './generation.ts';
+import { finalEvent, groundingOf, type InferenceEvent } from './events.ts';
+import { Generation, GenerationStopped, type Prepared } from './generation.ts';
+import { ground, groundedSystemPrompt } from './grounding.ts';
 import { Listener } from './listener.ts';
 import type { ChatModel } from './model.ts';
 import { buildPrompt } from './prompt.ts';
+import type { WebSearch } from './search.ts';
 
 export interface OpenOptions {
   /** Ask for a new reply even if one is stored. */
@@ -21,9 +23,10 @@ export interface OpenOptions {
 }
 
 /**
- * Answers Human messages, one generation per message at a time (single flight): a second listener
- * joins the running generation, a finished reply is replayed from the store, and only `regenerate`
- * starts a new one. REST's SSE routes and GraphQL's `inference` subscription both come here.
+ * Answers Human messages, one generation per message and kind (plain or internet) at a time (single
+ * flight): a second listener joins the running generation, a finished reply is replayed from the
+ * store, and only `regenerate` starts a new one. REST's SSE routes and GraphQL's `inference`
+ * subscription both come here.
  */
 export class InferenceService {
   private readonly running = new Map<string, Generation>();
@@ -33,6 +36,7 @@ export class InferenceService {
     private readonly deps: {
       prisma: PrismaClient;
       model: ChatModel | null;
+      search: WebSearch | null;
       config: InferenceConfig;
       events: ChatEventBus;
       logger: Logger;
@@ -45,27 +49,30 @@ export class InferenceService {
    * refusal happens here, before any event: 503, 404, 422, 409.
    */
   async open(id: string, options: OpenOptions = {}): Promise<AsyncIterableIterator<InferenceEvent> | null> {
-    const { model } = this.deps;
+    const { model, search } = this.deps;
+    const internet = options.internet ?? false;
     if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down');
     if (!model) {
       throw new AppError('SERVICE_UNAVAILABLE', 'No model server is configured: set TGI_URL (or HF_MODEL and HF_TOKEN)');
     }
-    if (options.internet) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'Web search grounding is not available on this gateway yet');
+    if (internet && !search) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'Web search is not configured on this gateway: set SERPAPI_API_KEY');
     }
     const question = await this.question(id);
+    // Plain and internet answers to one message are separate replies, each with its own single flight.
+    const key = `${question.id}:${internet ? 'internet' : 'plain'}`;
     const after = options.lastEventId ?? 0;
-    const joined = this.join(question.id, after);
+    const joined = this.join(key, after);
     if (joined) return joined;
     // Ending right now: decide from what it stores (a failed one is then generated anew).
-    await this.running.get(question.id)?.finished;
+    await this.running.get(key)?.finished;
 
     let latest = await this.deps.prisma.conversation.findFirst({
-      where: { replyToId: question.id },
+      where: { replyToId: question.id, internet },
       orderBy: NEWEST_CONVERSATION_FIRST,
     });
     // After each await, a concurrent request may have started the generation (and stored its row).
-    const startedMeanwhile = this.join(question.id, after);
+    const startedMeanwhile = this.join(key, after);
     if (startedMeanwhile) return startedMeanwhile;
     if (latest?.status === 'streaming') latest = await this.settleOrphan(latest);
     if (latest && !options.regenerate) {
@@ -73,13 +80,13 @@ export class InferenceService {
       // but a new attempt when the last one did not complete.
       if (latest.status === 'complete' || options.lastEventId !== undefined) return replay(latest, after);
     }
-    const concurrent = this.running.get(question.id);
-    return concurrent ? concurrent.listen(after) : this.start(question, model).listen(0);
+    const concurrent = this.running.get(key);
+    return concurrent ? concurrent.listen(after) : this.start(key, question, model, internet ? search : null).listen(0);
   }
 
-  /** A new listener of the generation answering `questionId`, unless none is running (or it is ending). */
-  private join(questionId: string, after: number): Listener | undefined {
-    const running = this.running.get(questionId);
+  /** A new listener of the generation running under `key`, unless none is (or it is ending). */
+  private join(key: string, after: number): Listener | undefined {
+    const running = this.running.get(key);
     return running && !running.settling ? running.listen(after) : undefined;
   }
 
@@ -130,7 +137,8 @@ export class InferenceService {
     });
   }
 
-  private start(question: Conversation, model: ChatModel): Generation {
+  /** A new generation answering `question`, grounded in a web search when `search` is given. */
+  private start(key: string, question: Conversation, model: ChatModel, search: WebSearch | null): Generation {
     const { prisma, config, events, logger } = this.deps;
     // The reply row exists before the first token, so the generation is never unaccounted for.
     const placeholder: Conversation = {
@@ -149,26 +157,35 @@ export class InferenceService {
       totalTokens: null,
       errorCode: null,
       errorDetail: null,
+      internet: search !== null,
+      searchQuery: null,
+      sources: null,
+      searchErrorCode: null,
+      searchErrorDetail: null,
     };
     const generation = new Generation(
       placeholder,
       { prisma, model, config, logger },
-      async () => {
+      async (signal): Promise<Prepared> => {
         const history = await prisma.conversation.findMany({
           where: { chatId: question.chatId, seq: { lte: question.seq } },
           orderBy: CONVERSATION_ORDER,
         });
-        return buildPrompt(config.systemPrompt, history, question, config.historyChars);
+        if (!search) return { prompt: buildPrompt(config.systemPrompt, history, question, config.historyChars) };
+        const grounding = await ground(search, history, question, signal);
+        if (grounding.error) logger.warn({ questionId: question.id, ...grounding.error }, 'web search failed');
+        const systemPrompt = groundedSystemPrompt(config.systemPrompt, grounding, new Date());
+        return { prompt: buildPrompt(systemPrompt, history, question, config.historyChars), grounding };
       },
       async () => {
-        const reply = await prisma.conversation.create({ data: { ...placeholder, seq: undefined } });
+        const reply = await prisma.conversation.create({ data: { ...placeholder, seq: undefined, sources: undefined } });
         publishChatEvent(events, { type: 'GENERATION_STARTED', chatId: question.chatId, conversation: reply });
         return reply;
       },
     );
-    this.running.set(question.id, generation);
+    this.running.set(key, generation);
     void generation.finished.then((reply) => {
-      this.running.delete(question.id);
+      this.running.delete(key);
       const type = reply.status === 'complete' ? 'GENERATION_FINISHED' : 'GENERATION_FAILED';
       publishChatEvent(events, { type, chatId: reply.chatId, conversation: reply });
     });
@@ -180,7 +197,9 @@ export class InferenceService {
 function replay(reply: Conversation, after: number): Listener | null {
   const last = finalEvent(reply);
   if (after >= last.id) return null;
-  const listener = new Listener(2);
+  const listener = new Listener(3);
+  const grounding = groundingOf(reply);
+  if (grounding) listener.push({ type: 'sources', id: after, ...grounding });
   if (reply.message.length > after) listener.push({ type: 'token', id: reply.message.length, text: reply.message.slice(after) });
   listener.push(last);
   return listener;

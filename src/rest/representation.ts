@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Chat, Conversation } from '../generated/prisma/client.ts';
-import { usageOf } from '../inference/events.ts';
+import { groundingOf, usageOf } from '../inference/events.ts';
 import type { Usage } from '../inference/model.ts';
 
 /** The seed API's JSON, field for field: snake_case, ISO-8601 UTC timestamps with milliseconds. */
@@ -24,6 +24,17 @@ export const UsageJson = z
   .object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() })
   .openapi('Usage');
 
+export const SourceJson = z
+  .object({
+    index: z.int().openapi({ description: 'The number the answer cites it by, as `[index]`' }),
+    title: z.string(),
+    url: z.string(),
+    snippet: z.string(),
+  })
+  .openapi('Source');
+
+const ErrorDetailJson = z.object({ code: z.string(), detail: z.string() });
+
 export const ConversationJson = z
   .object({
     id: z.uuid(),
@@ -37,7 +48,14 @@ export const ConversationJson = z
     status: z.enum(['streaming', 'complete', 'incomplete', 'failed']).optional(),
     finish_reason: z.string().nullable().optional().openapi({ description: "The model's, e.g. `stop` or `length`" }),
     usage: UsageJson.nullable().optional(),
-    error: z.object({ code: z.string(), detail: z.string() }).nullable().optional(),
+    error: ErrorDetailJson.nullable().optional(),
+    // Only on internet replies (inference_internet).
+    grounded: z.boolean().optional().openapi({ description: 'Whether the answer had web sources to work from' }),
+    search_query: z.string().optional().openapi({ description: 'What was searched for' }),
+    sources: z.array(SourceJson).optional().openapi({ description: 'The numbered web sources given to the model' }),
+    search_error: ErrorDetailJson.nullable()
+      .optional()
+      .openapi({ description: 'Why the search gave no sources (SEARCH_TIMEOUT, SEARCH_QUOTA_EXCEEDED, …)' }),
   })
   .openapi('Conversation');
 
@@ -67,13 +85,22 @@ export function conversationJson(conversation: Conversation): z.infer<typeof Con
     updated_at: conversation.updatedAt.toISOString(),
   };
   if (!conversation.replyToId) return json;
-  return {
+  const reply = {
     ...json,
     reply_to_id: conversation.replyToId,
     status: conversation.status ?? undefined,
     finish_reason: conversation.finishReason,
     usage: usageJson(usageOf(conversation)),
     error: conversation.errorCode ? { code: conversation.errorCode, detail: conversation.errorDetail ?? '' } : null,
+  };
+  const grounding = groundingOf(conversation);
+  if (!grounding) return reply;
+  return {
+    ...reply,
+    grounded: grounding.sources.length > 0,
+    search_query: grounding.query,
+    sources: grounding.sources,
+    search_error: grounding.error,
   };
 }
 

@@ -172,6 +172,8 @@ const createConversation = createRoute({
 const SSE_FORMAT = `Server-Sent Events, one per model token, then one final event:
 
     id: <n>      (a position in the reply: resume after it with Last-Event-ID; 204 once all was sent)
+    event: sources data: {"sources": [{"index", "title", "url", "snippet"}, …], "error": null | {"code", "detail"}, "query": "…"}
+                   (internet answers only, before the first token; sent again on every replay or resume)
     event: token   data: {"text": "<token text>"}
     event: done    data: {"conversation": <the stored Assistant conversation>, "usage": {...} | null}
     event: error   data: {"code": "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | ..., "detail": "..."}
@@ -193,7 +195,7 @@ const sseResponses = {
   404: json(ErrorJson, 'No such conversation, or a chat with no Human message'),
   409: json(ErrorJson, 'Another instance is generating this reply'),
   422: json(ErrorJson, 'The id is an Assistant message, or Last-Event-ID is not a number'),
-  503: json(ErrorJson, 'No model server configured'),
+  503: json(ErrorJson, 'No model server configured (or, for internet answers, no SERPAPI_API_KEY)'),
 };
 
 const inference = createRoute({
@@ -212,7 +214,11 @@ const inferenceInternet = createRoute({
   method: 'get',
   path: '/conversations/inference_internet/{id}',
   tags: ['inference'],
-  summary: 'Stream an answer grounded in web search results',
+  summary: 'Stream an answer grounded in web search results, with numbered sources',
+  description:
+    'Searches Google through SerpAPI for the message (with the earlier questions it follows up on), gives the ' +
+    'results to the model as numbered sources to cite as [1], [2]…, and sends them first as a `sources` event. ' +
+    'When the search fails the answer goes on ungrounded and the `sources` event says why.',
   request: { params: IdParam, query: InferenceQuery },
   responses: sseResponses,
 });

@@ -8,9 +8,11 @@ export function formatEvent(event: InferenceEvent): string {
   const data =
     event.type === 'token'
       ? { text: event.text }
-      : event.type === 'done'
-        ? { conversation: conversationJson(event.conversation), usage: usageJson(event.usage) }
-        : { code: event.code, detail: event.detail };
+      : event.type === 'sources'
+        ? { sources: event.sources, error: event.error, query: event.query }
+        : event.type === 'done'
+          ? { conversation: conversationJson(event.conversation), usage: usageJson(event.usage) }
+          : { code: event.code, detail: event.detail };
   return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 

@@ -1,5 +1,7 @@
 import { Role } from '../generated/prisma/enums.ts';
-import { usageOf } from '../inference/events.ts';
+import { groundingOf, usageOf } from '../inference/events.ts';
+import type { Grounding } from '../inference/grounding.ts';
+import type { Source } from '../inference/search.ts';
 import type { Usage } from '../inference/model.ts';
 import { builder } from './builder.ts';
 
@@ -24,6 +26,23 @@ export const UsageRef = builder.objectRef<Usage>('Usage').implement({
   }),
 });
 
+export const SourceRef = builder.objectRef<Source>('Source').implement({
+  description: 'A web search result given to the model; the answer cites it as [index].',
+  fields: (t) => ({
+    index: t.exposeInt('index'),
+    title: t.exposeString('title'),
+    url: t.exposeString('url'),
+    snippet: t.exposeString('snippet'),
+  }),
+});
+
+export const SearchErrorRef = builder.objectRef<NonNullable<Grounding['error']>>('SearchError').implement({
+  description:
+    'Why a web search gave no sources: SEARCH_UNAUTHORIZED, SEARCH_QUOTA_EXCEEDED, SEARCH_TIMEOUT, SEARCH_NO_RESULTS, ' +
+    'SEARCH_MALFORMED or SEARCH_FAILED.',
+  fields: (t) => ({ code: t.exposeString('code'), detail: t.exposeString('detail') }),
+});
+
 export const ConversationRef = builder.prismaObject('Conversation', {
   description: 'One message of a chat.',
   fields: (t) => ({
@@ -40,6 +59,31 @@ export const ConversationRef = builder.prismaObject('Conversation', {
     usage: t.field({ type: UsageRef, nullable: true, resolve: (conversation) => usageOf(conversation) }),
     errorCode: t.exposeString('errorCode', { nullable: true }),
     errorDetail: t.exposeString('errorDetail', { nullable: true }),
+    grounded: t.boolean({
+      nullable: true,
+      description: 'Set on internet answers only: whether the web search gave the model sources to work from.',
+      resolve: (conversation) => {
+        const grounding = groundingOf(conversation);
+        return grounding ? grounding.sources.length > 0 : null;
+      },
+    }),
+    searchQuery: t.string({
+      nullable: true,
+      description: 'Set on internet answers only: what was searched for.',
+      resolve: (conversation) => groundingOf(conversation)?.query ?? null,
+    }),
+    sources: t.field({
+      type: [SourceRef],
+      nullable: true,
+      description: 'Set on internet answers only: the numbered web sources (empty when the search failed).',
+      resolve: (conversation) => groundingOf(conversation)?.sources ?? null,
+    }),
+    searchError: t.field({
+      type: SearchErrorRef,
+      nullable: true,
+      description: 'Set on internet answers whose search failed.',
+      resolve: (conversation) => groundingOf(conversation)?.error ?? null,
+    }),
   }),
 });
 

@@ -2,11 +2,23 @@ import type { Conversation } from '../generated/prisma/client.ts';
 import type { InferenceEvent } from '../inference/events.ts';
 import type { Usage } from '../inference/model.ts';
 import { builder } from './builder.ts';
-import { ConversationRef, UsageRef } from './conversation.ts';
+import { ConversationRef, SearchErrorRef, SourceRef, UsageRef } from './conversation.ts';
 
+type SourcesEvent = Extract<InferenceEvent, { type: 'sources' }>;
 type TokenEvent = Extract<InferenceEvent, { type: 'token' }>;
 type DoneEvent = Extract<InferenceEvent, { type: 'done' }>;
 type ErrorEvent = Extract<InferenceEvent, { type: 'error' }>;
+
+const InferenceSources = builder.objectRef<SourcesEvent>('InferenceSources').implement({
+  description:
+    'First event of an internet answer (also on replay): the numbered web sources the answer cites as [1], [2]…, or ' +
+    'why the search gave none (the answer then goes on ungrounded).',
+  fields: (t) => ({
+    query: t.exposeString('query', { description: 'What was searched for.' }),
+    sources: t.field({ type: [SourceRef], resolve: (event) => event.sources }),
+    error: t.field({ type: SearchErrorRef, nullable: true, resolve: (event) => event.error }),
+  }),
+});
 
 const InferenceToken = builder.objectRef<TokenEvent>('InferenceToken').implement({
   fields: (t) => ({ text: t.exposeString('text') }),
@@ -26,16 +38,18 @@ const InferenceError = builder.objectRef<ErrorEvent>('InferenceError').implement
 });
 
 const InferenceEventUnion = builder.unionType('InferenceEvent', {
-  types: [InferenceToken, InferenceDone, InferenceError],
-  resolveType: (event) => ({ token: InferenceToken, done: InferenceDone, error: InferenceError })[event.type],
+  types: [InferenceSources, InferenceToken, InferenceDone, InferenceError],
+  resolveType: (event) =>
+    ({ sources: InferenceSources, token: InferenceToken, done: InferenceDone, error: InferenceError })[event.type],
 });
 
 builder.subscriptionField('inference', (t) =>
   t.field({
     description:
       "The model's answer to a Human message (or a chat's latest one), token by token, then InferenceDone or " +
-      'InferenceError. One generation per message: a second subscriber joins it and a finished reply is ' +
-      'replayed from the store, unless `regenerate`.',
+      'InferenceError. With `internet`, the answer is grounded in a web search and starts with InferenceSources. ' +
+      'One generation per message and kind: a second subscriber joins it and a finished reply is replayed from ' +
+      'the store, unless `regenerate`.',
     type: InferenceEventUnion,
     args: {
       conversationId: t.arg.id({ required: true }),

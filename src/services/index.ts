@@ -1,6 +1,7 @@
 import type { InferenceConfig } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { ChatModel } from '../inference/model.ts';
+import type { WebSearch } from '../inference/search.ts';
 import { InferenceService } from '../inference/service.ts';
 import type { Logger } from '../logger.ts';
 import { ChatService } from './chats.ts';
@@ -19,15 +20,23 @@ export interface ServiceDependencies {
   prisma: PrismaClient;
   events: ChatEventBus;
   model: ChatModel | null;
+  search: WebSearch | null;
   inference: InferenceConfig;
   logger: Logger;
 }
 
-export function createServices({ prisma, events, model, inference, logger }: ServiceDependencies): Services {
+export function createServices({ prisma, events, model, search, inference, logger }: ServiceDependencies): Services {
   return {
     chats: new ChatService(prisma, events),
     conversations: new ConversationService(prisma, events),
-    inference: new InferenceService({ prisma, model, config: inference, events, logger: logger.child({ component: 'inference' }) }),
+    inference: new InferenceService({
+      prisma,
+      model,
+      search,
+      config: inference,
+      events,
+      logger: logger.child({ component: 'inference' }),
+    }),
     events,
   };
 }

@@ -138,6 +138,7 @@ export type InferenceStreamSubscriptionVariables = Exact<{
 export type InferenceStreamSubscription = { inference:
     | { __typename: 'InferenceDone', conversation: { id: string, message: string, status: ReplyStatus | null, finishReason: string | null, replyTo: { id: string } | null }, usage: { totalTokens: number } | null }
     | { __typename: 'InferenceError', code: string, detail: string }
+    | { __typename: 'InferenceSources' }
     | { __typename: 'InferenceToken', text: string }
    };
 
