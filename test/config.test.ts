@@ -31,3 +31,39 @@ describe('DATABASE_URL', () => {
     expect(parseDatabaseUrl(url)).toEqual(target);
   });
 });
+
+describe('web search (SerpAPI)', () => {
+  it('is off without SERPAPI_API_KEY, and on with defaults with it', () => {
+    expect(loadConfig({}).search).toBeNull();
+    expect(loadConfig({ SERPAPI_API_KEY: 'k' }).search).toEqual({
+      apiKey: 'k',
+      baseUrl: new URL('https://serpapi.com'),
+      extraCa: undefined,
+      organicResults: 5,
+      cacheTtlMs: 600_000,
+      timeoutMs: 10_000,
+    });
+  });
+
+  it.each([
+    ['http://proxy.internal', /SERPAPI_BASE_URL: must be an https:\/\/ URL/],
+    ['https://proxy.internal/serpapi', /SERPAPI_BASE_URL: must be an origin/],
+    ['https://proxy.internal/?engine=bing', /SERPAPI_BASE_URL: must be an origin/],
+  ])('refuses SERPAPI_BASE_URL=%s', (url, message) => {
+    expect(() => loadConfig({ SERPAPI_API_KEY: 'k', SERPAPI_BASE_URL: url })).toThrow(message);
+  });
+
+  it('refuses a SERPAPI_CA_FILE it cannot read or that holds no certificate', () => {
+    expect(() => loadConfig({ SERPAPI_API_KEY: 'k', SERPAPI_CA_FILE: '/nonexistent/ca.pem' })).toThrow(
+      /SERPAPI_CA_FILE: cannot use \/nonexistent\/ca.pem/,
+    );
+    expect(() => loadConfig({ SERPAPI_API_KEY: 'k', SERPAPI_CA_FILE: 'package.json' })).toThrow(/no PEM certificate/);
+  });
+
+  it.each([['SEARCH_ORGANIC_RESULTS', '0'], ['SEARCH_ORGANIC_RESULTS', '11'], ['SEARCH_CACHE_TTL_MS', '-1'], ['SEARCH_TIMEOUT_MS', '0']])(
+    'refuses %s=%s',
+    (name, value) => {
+      expect(() => loadConfig({ SERPAPI_API_KEY: 'k', [name]: value })).toThrow(new RegExp(name));
+    },
+  );
+});

@@ -28,6 +28,7 @@ type Documents = {
     "\n  mutation NewInferenceChat($name: String!) {\n    createChat(name: $name) { id }\n  }\n": typeof types.NewInferenceChatDocument,
     "\n  mutation AskQuestion($chatId: ID!, $message: String!) {\n    createConversation(chatId: $chatId, role: Human, message: $message) { id chatId role }\n  }\n": typeof types.AskQuestionDocument,
     "\n  subscription InferenceStream($id: ID!) {\n    inference(conversationId: $id) {\n      __typename\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status finishReason replyTo { id } }\n        usage { totalTokens }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n": typeof types.InferenceStreamDocument,
+    "\n  subscription InternetInferenceStream($id: ID!) {\n    inference(conversationId: $id, internet: true) {\n      __typename\n      ... on InferenceSources {\n        query\n        sources { index title url snippet }\n        error { code detail }\n      }\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status grounded searchQuery sources { index url } searchError { code } }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n": typeof types.InternetInferenceStreamDocument,
     "\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n": typeof types.ChatEventsStreamDocument,
 };
 const documents: Documents = {
@@ -45,6 +46,7 @@ const documents: Documents = {
     "\n  mutation NewInferenceChat($name: String!) {\n    createChat(name: $name) { id }\n  }\n": types.NewInferenceChatDocument,
     "\n  mutation AskQuestion($chatId: ID!, $message: String!) {\n    createConversation(chatId: $chatId, role: Human, message: $message) { id chatId role }\n  }\n": types.AskQuestionDocument,
     "\n  subscription InferenceStream($id: ID!) {\n    inference(conversationId: $id) {\n      __typename\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status finishReason replyTo { id } }\n        usage { totalTokens }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n": types.InferenceStreamDocument,
+    "\n  subscription InternetInferenceStream($id: ID!) {\n    inference(conversationId: $id, internet: true) {\n      __typename\n      ... on InferenceSources {\n        query\n        sources { index title url snippet }\n        error { code detail }\n      }\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status grounded searchQuery sources { index url } searchError { code } }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n": types.InternetInferenceStreamDocument,
     "\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n": types.ChatEventsStreamDocument,
 };
 
@@ -118,6 +120,10 @@ export function graphql(source: "\n  mutation AskQuestion($chatId: ID!, $message
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription InferenceStream($id: ID!) {\n    inference(conversationId: $id) {\n      __typename\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status finishReason replyTo { id } }\n        usage { totalTokens }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n"): (typeof documents)["\n  subscription InferenceStream($id: ID!) {\n    inference(conversationId: $id) {\n      __typename\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status finishReason replyTo { id } }\n        usage { totalTokens }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription InternetInferenceStream($id: ID!) {\n    inference(conversationId: $id, internet: true) {\n      __typename\n      ... on InferenceSources {\n        query\n        sources { index title url snippet }\n        error { code detail }\n      }\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status grounded searchQuery sources { index url } searchError { code } }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n"): (typeof documents)["\n  subscription InternetInferenceStream($id: ID!) {\n    inference(conversationId: $id, internet: true) {\n      __typename\n      ... on InferenceSources {\n        query\n        sources { index title url snippet }\n        error { code detail }\n      }\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status grounded searchQuery sources { index url } searchError { code } }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -224,6 +224,18 @@ describe('GET /conversations/inference_internet/<id>', () => {
     for (const request of tgi.requests.slice(-2)) expect(systemPromptOf(request)).toContain('[3] Result 3 for');
   });
 
+  it('searches again once SEARCH_CACHE_TTL_MS has passed', async () => {
+    const shortCache = await otherApp({ SEARCH_CACHE_TTL_MS: '300' });
+    const ask = async () => readSse(await inferInternet((await question('How high is Mont Blanc?', [], shortCache)).id, {}, shortCache));
+    const searches = serp.requests.length;
+    await ask();
+    await ask();
+    expect(serp.requests.length).toBe(searches + 1);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await ask();
+    expect(serp.requests.length).toBe(searches + 2);
+  });
+
   it('keeps plain and internet answers to one message apart', async () => {
     const asked = await question('Is it going to rain in Paris tomorrow?');
     const plain = await readSse(await app.request(`/conversations/inference/${asked.id}`));
@@ -320,17 +332,19 @@ describe('refusals', () => {
     expect(plain.at(-1)!.event).toBe('done');
   });
 
-  it('the listener leaving during a slow search: the generation stops after the grace period, the model is never asked', async () => {
+  it('the listener leaving during a slow search: the wait ends after the grace period, the model is never asked', async () => {
+    // The search would take 10 s to time out: only the generation being stopped can end it sooner.
+    const patient = await otherApp({ SEARCH_TIMEOUT_MS: '10000' });
     const text = `Slow search ${crypto.randomUUID()}`;
-    const asked = await question(text);
+    const asked = await question(text, [], patient);
     serp.script({ kind: 'stall' });
-    const response = await inferInternet(asked.id);
+    const response = await inferInternet(asked.id, {}, patient);
+    expect(response.status).toBe(200);
     await response.body!.cancel();
-    await expect
-      .poll(async () => (await app.database.prisma.conversation.findFirst({ where: { replyToId: asked.id } }))?.status)
-      .toBe('incomplete');
-    const row = await app.database.prisma.conversation.findFirst({ where: { replyToId: asked.id } });
-    expect(row).toMatchObject({ errorCode: 'ABANDONED', message: '', internet: true });
+    const reply = () => patient.database.prisma.conversation.findFirst({ where: { replyToId: asked.id } });
+    await expect.poll(async () => (await reply())?.status, { timeout: 3_000 }).toBe('incomplete');
+    expect(await reply()).toMatchObject({ errorCode: 'ABANDONED', message: '', internet: true, sources: null });
+    expect(serp.requests.at(-1)).toMatchObject({ params: { q: text }, behaviour: { kind: 'stall' } });
     expect(tgi.requests.some((request) => JSON.stringify(request.body).includes(text))).toBe(false);
   });
 });

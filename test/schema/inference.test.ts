@@ -3,12 +3,16 @@
  * loopback port, with the TGI stand-in as the model server. Both graphql-sse modes are covered:
  * distinct connections (Yoga's own SSE on /graphql) and single connection (the plugin on /graphql/stream).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { type Client, createClient, type EventListeners, type ExecutionResult } from 'graphql-sse';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../gql/index.ts';
 import { createTestApp, listen, type TestApp } from '../support/app.ts';
+import { type SerpApiStandin, startSerpApiStandin } from '../support/serpapi-standin.ts';
 import { loadRecording, recordedContent, startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
 
 const NewInferenceChat = graphql(`
@@ -37,6 +41,24 @@ const InferenceStream = graphql(`
   }
 `);
 
+const InternetInferenceStream = graphql(`
+  subscription InternetInferenceStream($id: ID!) {
+    inference(conversationId: $id, internet: true) {
+      __typename
+      ... on InferenceSources {
+        query
+        sources { index title url snippet }
+        error { code detail }
+      }
+      ... on InferenceToken { text }
+      ... on InferenceDone {
+        conversation { id message status grounded searchQuery sources { index url } searchError { code } }
+      }
+      ... on InferenceError { code detail }
+    }
+  }
+`);
+
 const ChatEventsStream = graphql(`
   subscription ChatEventsStream($id: ID) {
     chatEvents(chatId: $id) { type chatId conversation { id role } }
@@ -55,13 +77,23 @@ const MODES: Mode[] = [
 ];
 
 let tgi: TgiStandin;
+let serp: SerpApiStandin;
+let caFolder: string;
 let app: TestApp;
 let server: { url: string; close(): Promise<void> };
 let clients: Client[] = [];
 
 beforeAll(async () => {
-  tgi = await startTgiStandin();
-  app = await createTestApp({ TGI_URL: tgi.url, INFERENCE_GRACE_MS: '200' });
+  [tgi, serp] = await Promise.all([startTgiStandin(), startSerpApiStandin()]);
+  caFolder = await mkdtemp(join(tmpdir(), 'serpapi-ca-'));
+  await writeFile(join(caFolder, 'ca.pem'), serp.certificate);
+  app = await createTestApp({
+    TGI_URL: tgi.url,
+    INFERENCE_GRACE_MS: '200',
+    SERPAPI_API_KEY: serp.apiKey,
+    SERPAPI_BASE_URL: serp.url,
+    SERPAPI_CA_FILE: join(caFolder, 'ca.pem'),
+  });
   server = await listen(app);
 });
 
@@ -74,7 +106,8 @@ afterAll(async () => {
   for (const client of clients) client.dispose();
   await server?.close();
   await app?.close();
-  await tgi?.close();
+  await Promise.all([tgi?.close(), serp?.close()]);
+  if (caFolder) await rm(caFolder, { recursive: true, force: true });
 });
 
 /**
@@ -167,6 +200,53 @@ describe.each(MODES)('inference subscription, graphql-sse $name', (mode) => {
     expect(stored).toMatchObject({ role: 'Assistant', message: expected, status: 'complete', replyToId: question.id });
     expect(tgi.requests.length - before).toBe(1);
     expect(tgi.requests.at(-1)!.body.messages.at(-1)).toEqual({ role: 'user', content: `Replay ${recording}, please.` });
+  });
+
+  it('internet: InferenceSources first, then the tokens, then InferenceDone with the stored sources', async () => {
+    const question = await newQuestion(`Who discovered penicillin? ${mode.name}`);
+    const searches = serp.requests.length;
+    tgi.script({ kind: 'tokens', tokens: ['Alexander', ' Fleming', ' [1].'] });
+
+    const { results, error } = await drain(subscribe(connect(mode), InternetInferenceStream, { id: question.id }));
+    expect(error).toBeUndefined();
+    const events = results.map((result) => result.data!.inference);
+
+    expect(events.map((event) => event.__typename)).toEqual(['InferenceSources', 'InferenceToken', 'InferenceToken', 'InferenceToken', 'InferenceDone']);
+    const [sources] = events;
+    if (sources?.__typename !== 'InferenceSources') throw new Error('no sources first');
+    expect(sources.error).toBeNull();
+    expect(sources.query).toBe(`Who discovered penicillin? ${mode.name}`);
+    expect(sources.sources.map((source) => source.index)).toEqual([1, 2, 3]);
+    expect(serp.requests.length).toBe(searches + 1);
+    // The snippets reached the model.
+    const system = tgi.requests.at(-1)!.body.messages[0]!.content as string;
+    for (const source of sources.sources) expect(system).toContain(source.snippet);
+
+    const done = events.at(-1)!;
+    if (done.__typename !== 'InferenceDone') throw new Error('no InferenceDone last');
+    expect(done.conversation).toMatchObject({
+      message: 'Alexander Fleming [1].',
+      status: 'COMPLETE',
+      grounded: true,
+      searchQuery: sources.query,
+      sources: sources.sources.map(({ index, url }) => ({ index, url })),
+      searchError: null,
+    });
+  });
+
+  it('internet, search out of quota: InferenceSources carries the error and the answer goes on ungrounded', async () => {
+    const question = await newQuestion(`Latest news? ${mode.name}`);
+    serp.script({ kind: 'error', errorType: 'outOfSearches' });
+    tgi.script({ kind: 'tokens', tokens: ['I', ' cannot', ' check.'] });
+
+    const { results, error } = await drain(subscribe(connect(mode), InternetInferenceStream, { id: question.id }));
+    expect(error).toBeUndefined();
+    const events = results.map((result) => result.data!.inference);
+    expect(events[0]).toMatchObject({ __typename: 'InferenceSources', sources: [], error: { code: 'SEARCH_QUOTA_EXCEEDED' } });
+    expect(events.at(-1)).toMatchObject({
+      __typename: 'InferenceDone',
+      conversation: { message: 'I cannot check.', grounded: false, sources: [], searchError: { code: 'SEARCH_QUOTA_EXCEEDED' } },
+    });
   });
 
   it('ends with one InferenceError when the model server is overloaded (429), then completes', async () => {

@@ -20,7 +20,7 @@ export interface OrganicResult {
 export interface ResultsPage {
   answerBox?: Record<string, unknown>;
   knowledgeGraph?: Record<string, unknown>;
-  organic?: OrganicResult[];
+  organic?: readonly OrganicResult[];
 }
 
 /** SerpAPI's answers to a failed search, status and `error` text as it sends them. */
