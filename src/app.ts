@@ -3,6 +3,7 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { createYoga, isAsyncIterable, maskError, type Plugin } from 'graphql-yoga';
 import type { Context as HonoContext } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -20,7 +21,7 @@ import { createChatEventBus } from './services/events.ts';
 import { createServices } from './services/index.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'server' | 'inference' | 'search'>;
+  config: Pick<Config, 'server' | 'graphql' | 'inference' | 'search'>;
   database: Database;
   logger: Logger;
 }
@@ -46,7 +47,11 @@ export function createApp({ config, database, logger }: AppDependencies) {
     maskedErrors: { maskError: maskGraphQLError },
     // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; the
     // plugin adds the "single connection" mode on /graphql/stream.
-    plugins: [subscriptionErrorsInStream, useGraphQLSSE({ endpoint: '/graphql/stream' })],
+    plugins: [
+      subscriptionErrorsInStream,
+      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      ...persistedOperations(config.graphql),
+    ],
   });
 
   const app = new OpenAPIHono();
@@ -142,6 +147,23 @@ const subscriptionErrorsInStream: Plugin = {
     },
   }),
 };
+
+/** Operations sent by hash (`extensions.persistedQuery.sha256Hash`), when a manifest is configured. */
+function persistedOperations({ persistedOperations: manifest, persistedOperationsOnly }: Config['graphql']): Plugin[] {
+  if (!manifest) return [];
+  return [
+    usePersistedOperations({
+      getPersistedOperation: (hash) => manifest.get(hash) ?? null,
+      allowArbitraryOperations: !persistedOperationsOnly,
+      customErrors: {
+        persistedQueryOnly: {
+          message: 'This gateway runs persisted operations only: send extensions.persistedQuery.sha256Hash, not a query',
+          extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } },
+        },
+      },
+    }),
+  ];
+}
 
 /** Yoga's masking, plus a code for Pothos' argument errors (e.g. a cursor that is not one of ours). */
 function maskGraphQLError(error: unknown, message: string, isDev?: boolean): Error {

@@ -14,6 +14,17 @@ const ServerModel = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 
+const GraphQLModel = z.object({
+  /**
+   * A JSON object mapping operation hashes to GraphQL documents (e.g. graphql-codegen's
+   * `persisted-documents.json`): clients send `extensions.persistedQuery.sha256Hash` instead of the
+   * query, by POST or by a cacheable GET.
+   */
+  PERSISTED_OPERATIONS_FILE: z.string().optional(),
+  /** Refuse any operation that is not in PERSISTED_OPERATIONS_FILE (trusted documents only). */
+  PERSISTED_OPERATIONS_ONLY: z.stringbool().default(false),
+});
+
 const DatabaseModel = z.object({
   /**
    * Unset, a path or a `file:` URL: PGlite (in-process PostgreSQL) stored in that folder;
@@ -74,19 +85,30 @@ const LogModel = z.object({
 
 const EnvironmentModel = z.object({
   ...ServerModel.shape,
+  ...GraphQLModel.shape,
   ...DatabaseModel.shape,
   ...InferenceModel.shape,
   ...SearchModel.shape,
   ...LogModel.shape,
-}).refine((e) => !e.HF_MODEL || e.TGI_URL || e.HF_TOKEN, {
-  path: ['HF_TOKEN'],
-  message: 'HF_MODEL (Hugging Face hosted inference) needs HF_TOKEN',
-});
+})
+  .refine((e) => !e.HF_MODEL || e.TGI_URL || e.HF_TOKEN, {
+    path: ['HF_TOKEN'],
+    message: 'HF_MODEL (Hugging Face hosted inference) needs HF_TOKEN',
+  })
+  .refine((e) => !e.PERSISTED_OPERATIONS_ONLY || e.PERSISTED_OPERATIONS_FILE, {
+    path: ['PERSISTED_OPERATIONS_FILE'],
+    message: 'PERSISTED_OPERATIONS_ONLY needs PERSISTED_OPERATIONS_FILE',
+  });
 
 export type Environment = z.infer<typeof EnvironmentModel>;
 
 export interface Config {
   server: { host: string; port: number; bodyLimitBytes: number; shutdownTimeoutMs: number };
+  graphql: {
+    /** Persisted operations by hash; null when none are configured. */
+    persistedOperations: ReadonlyMap<string, string> | null;
+    persistedOperationsOnly: boolean;
+  };
   database: { url: string; migrateOnStart: boolean; poolSize: number };
   inference: InferenceConfig;
   search: SearchConfig | null;
@@ -138,6 +160,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     },
+    graphql: {
+      persistedOperations: e.PERSISTED_OPERATIONS_FILE ? readPersistedOperations(e.PERSISTED_OPERATIONS_FILE) : null,
+      persistedOperationsOnly: e.PERSISTED_OPERATIONS_ONLY,
+    },
     database: { url: e.DATABASE_URL, migrateOnStart: e.MIGRATE_ON_START, poolSize: e.DATABASE_POOL_SIZE },
     inference: {
       upstream: e.TGI_URL
@@ -169,12 +195,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-function readCaFile(path: string): string {
+/** Reads a file named by `variable`, stopping start-up with the variable's name if it is unusable. */
+function readConfigFile<T>(variable: string, path: string, read: (text: string) => T): T {
   try {
-    const pem = readFileSync(path, 'utf8');
+    return read(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  - ${variable}: cannot use ${path}: ${(error as Error).message}`);
+  }
+}
+
+function readCaFile(path: string): string {
+  return readConfigFile('SERPAPI_CA_FILE', path, (pem) => {
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
     return pem;
-  } catch (error) {
-    throw new ConfigError(`Invalid configuration:\n  - SERPAPI_CA_FILE: cannot use ${path}: ${(error as Error).message}`);
-  }
+  });
+}
+
+const PersistedOperations = z.record(z.string().min(1), z.string().min(1), {
+  error: 'expected a JSON object of operation hash → GraphQL document',
+});
+
+function readPersistedOperations(path: string): ReadonlyMap<string, string> {
+  return readConfigFile('PERSISTED_OPERATIONS_FILE', path, (text) => {
+    const parsed = PersistedOperations.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new Error(parsed.error.issues[0]?.message);
+    return new Map(Object.entries(parsed.data));
+  });
 }

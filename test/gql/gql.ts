@@ -14,6 +14,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  query PersistedChat($id: ID!) {\n    chat(id: $id) { id name }\n  }\n": typeof types.PersistedChatDocument,
     "\n  mutation CreateChat($name: String!) {\n    createChat(name: $name) { id name createdAt updatedAt }\n  }\n": typeof types.CreateChatDocument,
     "\n  mutation UpdateChat($id: ID!, $name: String!, $updatedAt: DateTime) {\n    updateChat(id: $id, name: $name, updatedAt: $updatedAt) { id name createdAt updatedAt }\n  }\n": typeof types.UpdateChatDocument,
     "\n  mutation DeleteChat($id: ID!) {\n    deleteChat(id: $id) { id name }\n  }\n": typeof types.DeleteChatDocument,
@@ -32,6 +33,7 @@ type Documents = {
     "\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n": typeof types.ChatEventsStreamDocument,
 };
 const documents: Documents = {
+    "\n  query PersistedChat($id: ID!) {\n    chat(id: $id) { id name }\n  }\n": types.PersistedChatDocument,
     "\n  mutation CreateChat($name: String!) {\n    createChat(name: $name) { id name createdAt updatedAt }\n  }\n": types.CreateChatDocument,
     "\n  mutation UpdateChat($id: ID!, $name: String!, $updatedAt: DateTime) {\n    updateChat(id: $id, name: $name, updatedAt: $updatedAt) { id name createdAt updatedAt }\n  }\n": types.UpdateChatDocument,
     "\n  mutation DeleteChat($id: ID!) {\n    deleteChat(id: $id) { id name }\n  }\n": types.DeleteChatDocument,
@@ -64,6 +66,10 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PersistedChat($id: ID!) {\n    chat(id: $id) { id name }\n  }\n"): (typeof documents)["\n  query PersistedChat($id: ID!) {\n    chat(id: $id) { id name }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
