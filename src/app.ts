@@ -28,11 +28,12 @@ export interface AppDependencies {
 
 /** Builds the whole HTTP surface without listening: tests call `app.fetch` directly. */
 export function createApp({ config, database, logger }: AppDependencies) {
+  const search = createWebSearch(config.search);
   const services = createServices({
     prisma: database.prisma,
     events: createChatEventBus(),
     model: createChatModel(config.inference),
-    search: createWebSearch(config.search),
+    search,
     inference: config.inference,
     logger,
   });
@@ -110,8 +111,14 @@ export function createApp({ config, database, logger }: AppDependencies) {
     yoga,
     services,
     fetch: app.fetch,
-    /** Stops running generations (stored as incomplete, listeners told) before the server closes. */
-    shutdown: () => services.inference.shutdown(),
+    /**
+     * Stops running generations (stored as incomplete, listeners told) before the server closes,
+     * then the searches still in flight, so that nothing keeps the process alive.
+     */
+    shutdown: async () => {
+      await services.inference.shutdown();
+      search?.close();
+    },
   };
 }
 

@@ -63,14 +63,18 @@ const SearchModel = z.object({
   /** SerpAPI key for the internet inference routes; unset, they answer 503. */
   SERPAPI_API_KEY: z.string().optional(),
   /**
-   * Where SerpAPI requests go: an https origin, for a proxy or a stand-in. Requests still carry
-   * SerpAPI's own paths (`/search`), so a path here is refused rather than silently dropped.
+   * Where SerpAPI requests go instead of serpapi.com: an https origin, for a reverse proxy or a
+   * stand-in (not a forward proxy: there is no CONNECT). Requests still carry SerpAPI's own paths
+   * (`/search`), so a path, query or credentials here are refused rather than silently dropped.
    */
   SERPAPI_BASE_URL: z
     .url({ protocol: /^https$/, error: 'must be an https:// URL' })
-    .refine((url) => ['', '/'].includes(new URL(url).pathname) && !new URL(url).search, 'must be an origin, without a path or query')
+    .refine((url) => {
+      const { pathname, search, username, password } = new URL(url);
+      return ['', '/'].includes(pathname) && !search && !username && !password;
+    }, 'must be an origin, without a path, query or credentials')
     .default('https://serpapi.com'),
-  /** A PEM file of extra certificate authorities to trust for SERPAPI_BASE_URL (e.g. a corporate proxy's). */
+  /** A PEM file of extra certificate authorities to trust for SERPAPI_BASE_URL (e.g. a reverse proxy's private CA). */
   SERPAPI_CA_FILE: z.string().optional(),
   /** How many organic results (besides the answer box and knowledge graph) become sources. */
   SEARCH_ORGANIC_RESULTS: z.coerce.number().int().min(1).max(10).default(5),

@@ -49,6 +49,7 @@ describe('web search (SerpAPI)', () => {
     ['http://proxy.internal', /SERPAPI_BASE_URL: must be an https:\/\/ URL/],
     ['https://proxy.internal/serpapi', /SERPAPI_BASE_URL: must be an origin/],
     ['https://proxy.internal/?engine=bing', /SERPAPI_BASE_URL: must be an origin/],
+    ['https://user:secret@proxy.internal', /SERPAPI_BASE_URL: must be an origin/],
   ])('refuses SERPAPI_BASE_URL=%s', (url, message) => {
     expect(() => loadConfig({ SERPAPI_API_KEY: 'k', SERPAPI_BASE_URL: url })).toThrow(message);
   });

@@ -2,6 +2,7 @@ import type { Conversation } from '../generated/prisma/client.ts';
 import { z } from 'zod';
 import type { Grounding } from './grounding.ts';
 import type { Usage } from './model.ts';
+import { SourceModel } from './search.ts';
 
 /**
  * What a listener of a generation receives. `id` is a position in the reply, so any listener can
@@ -37,14 +38,17 @@ export function finalEvent(reply: Conversation): InferenceEvent {
   };
 }
 
-const StoredSources = z.array(z.object({ index: z.int(), title: z.string(), url: z.string(), snippet: z.string() }));
+const StoredSources = z.array(SourceModel);
 
-/** The grounding stored with an internet reply; null for every other message. */
+/**
+ * The grounding stored with an internet reply (no sources and no query when it was stopped before
+ * its search was made); null for every other message.
+ */
 export function groundingOf(reply: Conversation): Grounding | null {
-  if (!reply.internet || reply.searchQuery === null) return null;
+  if (!reply.internet) return null;
   return {
     query: reply.searchQuery,
-    sources: StoredSources.catch([]).parse(reply.sources),
+    sources: StoredSources.catch([]).parse(reply.sources ?? []),
     error: reply.searchErrorCode ? { code: reply.searchErrorCode, detail: reply.searchErrorDetail ?? '' } : null,
   };
 }

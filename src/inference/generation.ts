@@ -116,7 +116,7 @@ export class Generation {
       if (grounding) {
         this.grounding = grounding;
         this.broadcast({ type: 'sources', id: 0, ...grounding });
-        void this.save({});
+        void this.save(groundingColumns(grounding));
       }
       for await (const delta of model.stream(prompt, this.abort.signal)) {
         if (delta.kind === 'text') {
@@ -149,6 +149,7 @@ export class Generation {
       clearTimeout(this.graceTimer);
     }
     await this.save({
+      ...this.storedGrounding(),
       ...outcome,
       finishReason: this.finishReason,
       promptTokens: this.usage?.promptTokens ?? null,
@@ -156,7 +157,7 @@ export class Generation {
       totalTokens: this.usage?.totalTokens ?? null,
     });
     // If the last save failed (database down) the listeners still get the outcome they streamed.
-    this.end(finalEvent({ ...this.reply, ...this.groundingColumns(), ...outcome, message: this.text }));
+    this.end(finalEvent({ ...this.reply, ...this.storedGrounding(), ...outcome, message: this.text }));
     return this.reply;
   }
 
@@ -166,16 +167,16 @@ export class Generation {
     this.listeners.clear();
   }
 
-  private groundingColumns() {
+  private storedGrounding() {
     return this.grounding ? groundingColumns(this.grounding) : {};
   }
 
   /**
-   * Writes the text so far, the grounding and `changes`; saves run one after another, and each also
-   * refreshes `updated_at`, which tells other instances this generation is alive.
+   * Writes the text so far and `changes`; saves run one after another, and each also refreshes
+   * `updated_at`, which tells other instances this generation is alive.
    */
   private save(changes: Prisma.ConversationUncheckedUpdateInput): Promise<unknown> {
-    const data = { ...changes, ...this.groundingColumns(), message: this.text };
+    const data = { ...changes, message: this.text };
     this.savePending = true;
     this.saving = this.saving.then(async () => {
       try {

@@ -1,4 +1,4 @@
-import { Agent, type AgentOptions } from 'node:https';
+import { Agent, type AgentOptions, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { LRUCache } from 'lru-cache';
@@ -7,35 +7,37 @@ import { z } from 'zod';
 import type { SearchConfig } from '../config.ts';
 
 /** A numbered web result given to the model; the answer cites it as `[index]`. */
-export interface Source {
-  index: number;
-  title: string;
-  url: string;
-  snippet: string;
-}
+export const SourceModel = z.object({ index: z.int(), title: z.string(), url: z.string(), snippet: z.string() });
+export type Source = z.infer<typeof SourceModel>;
 
-export type SearchErrorCode =
-  | 'SEARCH_UNAUTHORIZED'
-  | 'SEARCH_QUOTA_EXCEEDED'
-  | 'SEARCH_TIMEOUT'
-  | 'SEARCH_NO_RESULTS'
-  | 'SEARCH_MALFORMED'
-  | 'SEARCH_FAILED';
+/** What the listener is told for each way a search can fail; the specifics go to the log only. */
+const SEARCH_ERROR_DETAILS = {
+  SEARCH_UNAUTHORIZED: "Web search refused the gateway's API key",
+  SEARCH_QUOTA_EXCEEDED: "The gateway's web search quota is used up",
+  SEARCH_TIMEOUT: 'Web search did not answer in time',
+  SEARCH_NO_RESULTS: 'Web search found nothing for this question',
+  SEARCH_MALFORMED: 'Web search answered with a malformed document',
+  SEARCH_FAILED: 'Web search failed',
+} as const;
 
-/** Why a search gave no sources, with the sentence the listener is told. */
+export type SearchErrorCode = keyof typeof SEARCH_ERROR_DETAILS;
+
+/** Why a search gave no sources: `message` is for the listener, `reason` (if any) for the operator's log. */
 export class SearchError extends Error {
   override name = 'SearchError';
   constructor(
     readonly code: SearchErrorCode,
-    message: string,
+    readonly reason?: string,
   ) {
-    super(message);
+    super(SEARCH_ERROR_DETAILS[code]);
   }
 }
 
 export interface WebSearch {
   /** The sources for `query`, numbered from 1; throws a SearchError when there are none to give. */
   search(query: string): Promise<Source[]>;
+  /** Ends searches in flight and closes idle connections (shutdown). */
+  close(): void;
 }
 
 /** The longest snippet given to the model: a handful of sources must not crowd out the chat history. */
@@ -67,14 +69,18 @@ export function createWebSearch(config: SearchConfig | null): WebSearch | null {
     }
     return sourcesOf(response, config.organicResults);
   };
-  if (config.cacheTtlMs === 0) return { search: searchOnce };
+  const close = () => agent.destroy();
+  if (config.cacheTtlMs === 0) return { search: searchOnce, close };
   const cache = new LRUCache<string, Source[], string>({
     max: MAX_CACHED_QUERIES,
     ttl: config.cacheTtlMs,
+    // A search evicted while in flight still answers the listeners waiting for it.
+    ignoreFetchAbort: true,
     fetchMethod: (_key, _stale, { context }) => searchOnce(context),
   });
   return {
     search: async (query) => (await cache.fetch(cacheKey(query), { context: query }))!,
+    close,
   };
 }
 
@@ -95,10 +101,9 @@ class BaseUrlAgent extends Agent {
     super(options);
   }
 
-  override createConnection(options: object, callback?: (error: Error | null, socket: Duplex) => void): Duplex {
+  override createConnection(options: RequestOptions, callback?: (error: Error | null, socket: Duplex) => void) {
     const port = Number(this.baseUrl.port || 443);
-    // biome-ignore lint/suspicious/noExplicitAny: https.Agent's createConnection is untyped in @types/node
-    return (Agent.prototype as any).createConnection.call(this, { ...options, host: this.baseUrl.hostname, port }, callback);
+    return super.createConnection({ ...options, host: this.baseUrl.hostname, port }, callback);
   }
 }
 
@@ -108,15 +113,13 @@ class BaseUrlAgent extends Agent {
  */
 function toSearchError(error: unknown): SearchError {
   if (typeof error === 'string') {
-    const message = serpApiErrorMessage(error) ?? `SerpAPI answered with an error: ${error.slice(0, 200)}`;
-    return new SearchError(classify(message), `Web search failed: ${message}`);
+    const message = serpApiErrorMessage(error) ?? `an error answer without a SerpAPI error: ${error.slice(0, 200)}`;
+    return new SearchError(classify(message), `SerpAPI: ${message}`);
   }
-  if (error instanceof SyntaxError) return new SearchError('SEARCH_MALFORMED', 'Web search answered with malformed JSON');
-  // The package does not export its RequestTimeoutError class (nor give it a name).
-  if (error instanceof Error && error.constructor.name === 'RequestTimeoutError') {
-    return new SearchError('SEARCH_TIMEOUT', 'Web search did not answer in time');
-  }
-  return new SearchError('SEARCH_FAILED', `Web search could not be reached: ${(error as Error).message}`);
+  if (error instanceof SyntaxError) return new SearchError('SEARCH_MALFORMED', `SerpAPI sent malformed JSON: ${error.message}`);
+  // The package does not export its RequestTimeoutError class, nor give it a name.
+  if (error instanceof Error && error.message === 'The request was timed out') return new SearchError('SEARCH_TIMEOUT');
+  return new SearchError('SEARCH_FAILED', `SerpAPI could not be reached: ${(error as Error).message}`);
 }
 
 function serpApiErrorMessage(body: string): string | undefined {
@@ -138,7 +141,7 @@ function classify(message: string): SearchErrorCode {
 }
 
 // SerpAPI's Google results, reduced to what becomes a source. Each block is read leniently: a block
-// of an unexpected shape is skipped, not fatal.
+// or field of an unexpected shape is skipped, not fatal.
 const Text = z.string().trim().min(1);
 const Link = z.url({ protocol: /^https?$/ });
 const AnswerBox = z.object({
@@ -159,8 +162,8 @@ const KnowledgeGraph = z.object({
 const OrganicResult = z.object({ title: Text, link: Link, snippet: Text.optional() });
 const SearchResponse = z.object({
   error: z.string().optional(),
-  search_metadata: z.object({ google_url: Link.optional() }).partial().optional(),
-  search_parameters: z.object({ q: z.string() }).partial().optional(),
+  search_metadata: z.object({ google_url: Link.optional().catch(undefined) }).optional().catch(undefined),
+  search_parameters: z.object({ q: z.string().optional().catch(undefined) }).optional().catch(undefined),
   answer_box: z.unknown().optional(),
   knowledge_graph: z.unknown().optional(),
   organic_results: z.array(z.unknown()).optional(),
@@ -171,7 +174,7 @@ type Candidate = Omit<Source, 'index'>;
 /** answer_box, knowledge_graph, then the top organic results, numbered; duplicates by URL merged. */
 export function sourcesOf(response: unknown, organicResults: number): Source[] {
   const parsed = SearchResponse.safeParse(response);
-  if (!parsed.success) throw new SearchError('SEARCH_MALFORMED', 'Web search answered with an unexpected document');
+  if (!parsed.success) throw new SearchError('SEARCH_MALFORMED', 'SerpAPI sent a document that is not a results page');
   const { data } = parsed;
   const candidates: Candidate[] = [];
   const answerBox = AnswerBox.safeParse(data.answer_box);
@@ -200,8 +203,8 @@ export function sourcesOf(response: unknown, organicResults: number): Source[] {
     snippet: truncate(candidate.snippet, MAX_SNIPPET_CHARS),
   }));
   if (sources.length > 0) return sources;
-  if (data.error) throw new SearchError(classify(data.error), `Web search failed: ${data.error}`);
-  throw new SearchError('SEARCH_NO_RESULTS', 'Web search found nothing for this question');
+  if (data.error) throw new SearchError(classify(data.error), `SerpAPI: ${data.error}`);
+  throw new SearchError('SEARCH_NO_RESULTS');
 }
 
 function mergeByUrl(candidates: Candidate[]): Candidate[] {

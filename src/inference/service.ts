@@ -172,8 +172,7 @@ export class InferenceService {
           orderBy: CONVERSATION_ORDER,
         });
         if (!search) return { prompt: buildPrompt(config.systemPrompt, history, question, config.historyChars) };
-        const grounding = await ground(search, history, question, signal);
-        if (grounding.error) logger.warn({ questionId: question.id, ...grounding.error }, 'web search failed');
+        const grounding = await ground(search, history, question, signal, logger);
         const systemPrompt = groundedSystemPrompt(config.systemPrompt, grounding, new Date());
         return { prompt: buildPrompt(systemPrompt, history, question, config.historyChars), grounding };
       },

@@ -51,7 +51,7 @@ export const ConversationJson = z
     error: ErrorDetailJson.nullable().optional(),
     // Only on internet replies (inference_internet).
     grounded: z.boolean().optional().openapi({ description: 'Whether the answer had web sources to work from' }),
-    search_query: z.string().optional().openapi({ description: 'What was searched for' }),
+    search_query: z.string().nullable().optional().openapi({ description: 'What was searched for (null if stopped before the search)' }),
     sources: z.array(SourceJson).optional().openapi({ description: 'The numbered web sources given to the model' }),
     search_error: ErrorDetailJson.nullable()
       .optional()

@@ -14,7 +14,7 @@ const InferenceSources = builder.objectRef<SourcesEvent>('InferenceSources').imp
     'First event of an internet answer (also on replay): the numbered web sources the answer cites as [1], [2]…, or ' +
     'why the search gave none (the answer then goes on ungrounded).',
   fields: (t) => ({
-    query: t.exposeString('query', { description: 'What was searched for.' }),
+    query: t.exposeString('query', { nullable: true, description: 'What was searched for (null if stopped before the search).' }),
     sources: t.field({ type: [SourceRef], resolve: (event) => event.sources }),
     error: t.field({ type: SearchErrorRef, nullable: true, resolve: (event) => event.error }),
   }),

@@ -157,7 +157,7 @@ export type InternetInferenceStreamSubscriptionVariables = Exact<{
 export type InternetInferenceStreamSubscription = { inference:
     | { __typename: 'InferenceDone', conversation: { id: string, message: string, status: ReplyStatus | null, grounded: boolean | null, searchQuery: string | null, sources: Array<{ index: number, url: string }> | null, searchError: { code: string } | null } }
     | { __typename: 'InferenceError', code: string, detail: string }
-    | { __typename: 'InferenceSources', query: string, sources: Array<{ index: number, title: string, url: string, snippet: string }>, error: { code: string, detail: string } | null }
+    | { __typename: 'InferenceSources', query: string | null, sources: Array<{ index: number, title: string, url: string, snippet: string }>, error: { code: string, detail: string } | null }
     | { __typename: 'InferenceToken', text: string }
    };
 

@@ -80,3 +80,13 @@ describe('sourcesOf (SerpAPI Google results → numbered sources)', () => {
     expect(() => sourcesOf(response, 5)).toThrow(SearchError);
   });
 });
+
+describe('sourcesOf leniency', () => {
+  it('reads the results even when a metadata field is of an unexpected shape', () => {
+    const sources = sourcesOf(
+      { search_metadata: { google_url: 'not a url' }, search_parameters: { q: 42 }, organic_results: [{ title: 'Ok', link: 'https://ok.test/' }] },
+      5,
+    );
+    expect(sources).toEqual([{ index: 1, title: 'Ok', url: 'https://ok.test/', snippet: '' }]);
+  });
+});

@@ -3,9 +3,6 @@
  * loopback port, with the TGI stand-in as the model server. Both graphql-sse modes are covered:
  * distinct connections (Yoga's own SSE on /graphql) and single connection (the plugin on /graphql/stream).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { type Client, createClient, type EventListeners, type ExecutionResult } from 'graphql-sse';
@@ -78,21 +75,18 @@ const MODES: Mode[] = [
 
 let tgi: TgiStandin;
 let serp: SerpApiStandin;
-let caFolder: string;
 let app: TestApp;
 let server: { url: string; close(): Promise<void> };
 let clients: Client[] = [];
 
 beforeAll(async () => {
   [tgi, serp] = await Promise.all([startTgiStandin(), startSerpApiStandin()]);
-  caFolder = await mkdtemp(join(tmpdir(), 'serpapi-ca-'));
-  await writeFile(join(caFolder, 'ca.pem'), serp.certificate);
   app = await createTestApp({
     TGI_URL: tgi.url,
     INFERENCE_GRACE_MS: '200',
     SERPAPI_API_KEY: serp.apiKey,
     SERPAPI_BASE_URL: serp.url,
-    SERPAPI_CA_FILE: join(caFolder, 'ca.pem'),
+    SERPAPI_CA_FILE: serp.caFile,
   });
   server = await listen(app);
 });
@@ -107,7 +101,6 @@ afterAll(async () => {
   await server?.close();
   await app?.close();
   await Promise.all([tgi?.close(), serp?.close()]);
-  if (caFolder) await rm(caFolder, { recursive: true, force: true });
 });
 
 /**

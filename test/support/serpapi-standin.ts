@@ -5,9 +5,12 @@
  * search_parameters, search_information, answer_box, knowledge_graph, organic_results) and its error
  * answers (`{"error": "…"}` with the HTTP status SerpAPI uses).
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { generate } from 'selfsigned';
 
 export interface OrganicResult {
@@ -31,8 +34,8 @@ export const SERPAPI_ERRORS = {
 } as const;
 
 export type SerpBehaviour =
-  /** A results page (the default: three organic results derived from the query). */
-  | ({ kind: 'results' } & ResultsPage)
+  /** A results page (the default: three organic results derived from the query), after `delayMs`. */
+  | ({ kind: 'results'; delayMs?: number } & ResultsPage)
   /** `{"error": …}` with that status. */
   | { kind: 'error'; errorType: keyof typeof SERPAPI_ERRORS }
   /** 200 with Google's "no results" error and an empty organic state, as SerpAPI answers it. */
@@ -50,10 +53,10 @@ export interface SerpRequest {
 }
 
 export interface SerpApiStandin {
-  /** `https://127.0.0.1:PORT`, for SERPAPI_BASE_URL. */
+  /** `https://localhost:PORT`, for SERPAPI_BASE_URL: a name, so that TLS checks it as it would serpapi.com. */
   readonly url: string;
-  /** The certificate (PEM) clients must trust, for SERPAPI_CA_FILE. */
-  readonly certificate: string;
+  /** A file holding the certificate (PEM) clients must trust, for SERPAPI_CA_FILE. */
+  readonly caFile: string;
   /** The only key it accepts; any other gets SerpAPI's 401. */
   readonly apiKey: string;
   readonly requests: readonly SerpRequest[];
@@ -105,7 +108,7 @@ export async function startSerpApiStandin(options: { apiKey?: string } = {}): Pr
     requests.push({ params, host: req.headers.host, behaviour });
     switch (behaviour.kind) {
       case 'results':
-        json(200, resultsDocument(params, behaviour));
+        setTimeout(() => json(200, resultsDocument(params, behaviour)), behaviour.delayMs ?? 0);
         return;
       case 'error':
         json(SERPAPI_ERRORS[behaviour.errorType].status, { error: SERPAPI_ERRORS[behaviour.errorType].error });
@@ -133,19 +136,24 @@ export async function startSerpApiStandin(options: { apiKey?: string } = {}): Pr
     server.listen({ port: 0, host: '127.0.0.1' }, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const folder = await mkdtemp(join(tmpdir(), 'serpapi-standin-'));
+  const caFile = join(folder, 'ca.pem');
+  await writeFile(caFile, pems.cert);
   return {
-    url: `https://127.0.0.1:${port}`,
-    certificate: pems.cert,
+    url: `https://localhost:${port}`,
+    caFile,
     apiKey,
     requests,
     script: (...behaviours) => {
       queue.push(...behaviours);
     },
-    close: () =>
-      new Promise((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await rm(folder, { recursive: true, force: true });
+    },
   };
 }
 
