@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { InferenceEvent } from '../../src/inference/events.ts';
+import { Listener } from '../../src/inference/listener.ts';
+
+async function drain(listener: Listener): Promise<InferenceEvent[]> {
+  const events: InferenceEvent[] = [];
+  for await (const event of listener) events.push(event);
+  return events;
+}
+
+describe('Listener', () => {
+  it('delivers events in order and ends after the final one', async () => {
+    const listener = new Listener(10);
+    listener.push({ type: 'token', id: 2, text: 'Hi' });
+    listener.push({ type: 'error', id: 3, code: 'UPSTREAM_ERROR', detail: 'x' });
+    listener.push({ type: 'token', id: 5, text: 'late' });
+    expect((await drain(listener)).map((event) => event.id)).toEqual([2, 3]);
+  });
+
+  it.each([
+    ['tokens', [{ type: 'token', id: 7, text: 'abc' }], 4],
+    ['the sources of a resumed stream', [{ type: 'sources', id: 9, query: 'q', sources: [], error: null }], 9],
+  ] as const)(
+    'ends a listener too far behind with SLOW_CONSUMER, resuming where its oldest unread event (%s) starts',
+    async (_case, unread, resumeAfter) => {
+      const listener = new Listener(unread.length + 1);
+      for (const event of unread) listener.push(event);
+      listener.push({ type: 'token', id: 12, text: 'def' });
+      listener.push({ type: 'token', id: 15, text: 'ghi' });
+      expect(await drain(listener)).toEqual([
+        {
+          type: 'error',
+          id: resumeAfter,
+          code: 'SLOW_CONSUMER',
+          detail: `The client read too slowly; reconnect with Last-Event-ID ${resumeAfter} to resume`,
+        },
+      ]);
+    },
+  );
+});
