@@ -1,131 +1,105 @@
 /**
- * `npm run bench`: what the gateway adds to a token stream. One TGI stand-in paces tokens; the same
- * stream is read directly from it and through the gateway's SSE route (gateway in its own process,
- * PGlite in memory), and token arrival times are compared index by index.
- * Writes bench/RESULTS.md and bench/raw/streaming.json.
+ * Section 2: what the gateway adds to N concurrent token streams (N = 100, 500, 1,000). In each run
+ * the same N streams are read directly from the TGI stand-in (the baseline), then through the REST
+ * SSE route, graphql-sse's distinct-connections mode (POST /graphql) and its single-connection mode
+ * (/graphql/stream, one reserved connection per client); every gateway figure is a difference from
+ * the direct figure of the same run.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
-import { createParser } from 'eventsource-parser';
-import { startTgiStandin } from '../test/support/tgi-standin.ts';
+import { linearFit, type OverRuns, overRuns } from './lib/stats.ts';
+import type { StreamMeasurement, StreamRig } from './lib/stream-rig.ts';
+import { STREAM_VARIANTS, type StreamVariant } from './lib/stream-client.ts';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const TOKENS = Number(process.env.BENCH_TOKENS ?? 300);
-const INTERVAL_MS = 20;
-const PORT = 4500 + Math.floor(Math.random() * 400);
+export interface StreamingSettings {
+  streamCounts: number[];
+  runs: number;
+  tokens: number;
+  tokenIntervalMs: number;
+  /** Streams start evenly spread over N × this (1,000 streams over 1.5 s), as clients arrive, not all in one millisecond. */
+  rampMsPerStream: number;
+}
 
-const tokens = Array.from({ length: TOKENS }, (_, i) => ` tok${i}`);
-const tgi = await startTgiStandin({ keepAliveMs: 0 });
-tgi.setDefault({ kind: 'tokens', tokens, pacing: { intervalMs: INTERVAL_MS } });
+export interface StreamingFigures {
+  variant: StreamVariant;
+  streams: number;
+  failedStreams: number;
+  ttftP50Ms: OverRuns;
+  ttftP99Ms: OverRuns;
+  tokenLatencyP50Ms: OverRuns;
+  tokenLatencyP99Ms: OverRuns;
+  tokenGapP99Ms: OverRuns;
+  /** Differences from the direct read of the same run (absent for 'direct'). */
+  ttftAddedP50Ms?: OverRuns;
+  ttftAddedP99Ms?: OverRuns;
+  tokenAddedP50Ms?: OverRuns;
+  tokenAddedP99Ms?: OverRuns;
+  gatewayCpuPerTokenUs: OverRuns;
+  gatewayCpuCores: OverRuns;
+  loopDelayP99Ms: OverRuns;
+  rssPerStreamKB: OverRuns;
+  heapPerStreamKB: OverRuns;
+}
 
-const gateway = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-  env: { ...process.env, PORT: String(PORT), DATABASE_URL: 'memory://', TGI_URL: tgi.url, LOG_LEVEL: 'warn' },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
-const base = `http://127.0.0.1:${PORT}`;
+export interface StreamingResults {
+  settings: StreamingSettings;
+  figures: StreamingFigures[];
+  /** Resident memory per open stream: slope of (peak RSS − RSS before) against N, per variant. */
+  memorySlopes: { variant: StreamVariant; rssKBPerStream: number; heapKBPerStream: number }[];
+  measurements: StreamMeasurement[];
+}
 
-try {
-  await waitForHealth();
-  const direct: number[][] = [];
-  const viaGateway: number[][] = [];
-  // Run 0 warms both paths up (JIT, Prisma's first queries) and is not counted.
-  for (let run = -1; run < RUNS; run += 1) {
-    direct.push(await arrivals(() => fetch(`${tgi.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'tgi', stream: true, messages: [{ role: 'user', content: 'bench' }] }),
-    }), (data) => (data === '[DONE]' ? null : JSON.parse(data).choices?.[0]?.delta?.content ?? '')));
-    const id = await question();
-    viaGateway.push(await arrivals(() => fetch(`${base}/conversations/inference/${id}`), (data, event) =>
-      event === 'token' ? JSON.parse(data).text : '',
-    ));
-    if (run < 0) {
-      direct.pop();
-      viaGateway.pop();
+export async function runStreaming(rig: StreamRig, settings: StreamingSettings, log: (line: string) => void): Promise<StreamingResults> {
+  const options = (streams: number) => ({ tokens: settings.tokens, rampMs: streams * settings.rampMsPerStream });
+  // Not counted: the first streams through each path pay for JIT compilation and Prisma's first queries.
+  for (const variant of STREAM_VARIANTS) await rig.measure(variant, 50, { tokens: 20, rampMs: 100 });
+
+  const measurements: StreamMeasurement[] = [];
+  const figures: StreamingFigures[] = [];
+  for (const streams of settings.streamCounts) {
+    const byVariant = new Map<StreamVariant, StreamMeasurement[]>(STREAM_VARIANTS.map((v) => [v, []]));
+    for (let run = 0; run < settings.runs; run += 1) {
+      for (const variant of STREAM_VARIANTS) {
+        const m = await rig.measure(variant, streams, options(streams));
+        measurements.push(m);
+        byVariant.get(variant)!.push(m);
+        log(
+          `  ${streams} streams | ${variant} | run ${run + 1}: ttft p50 ${m.client.ttftMs.p50.toFixed(1)} ms, ` +
+            `token p99 ${m.client.tokenLatencyMs.p99.toFixed(1)} ms, failed ${m.client.failed}, ` +
+            `gateway ${m.gateway.cpuPerTokenUs.toFixed(0)} µs/token, loop p99 ${m.gateway.loopDelayMs.p99.toFixed(1)} ms`,
+        );
+      }
+    }
+    const direct = byVariant.get('direct')!;
+    for (const [variant, runs] of byVariant) {
+      const of = (figure: (m: StreamMeasurement) => number) => overRuns(runs.map(figure));
+      const added = (figure: (m: StreamMeasurement) => number) =>
+        variant === 'direct' ? undefined : overRuns(runs.map((m, run) => figure(m) - figure(direct[run]!)));
+      figures.push({
+        variant,
+        streams,
+        failedStreams: runs.reduce((sum, m) => sum + m.client.failed, 0),
+        ttftP50Ms: of((m) => m.client.ttftMs.p50),
+        ttftP99Ms: of((m) => m.client.ttftMs.p99),
+        tokenLatencyP50Ms: of((m) => m.client.tokenLatencyMs.p50),
+        tokenLatencyP99Ms: of((m) => m.client.tokenLatencyMs.p99),
+        tokenGapP99Ms: of((m) => m.client.tokenGapMs.p99),
+        ttftAddedP50Ms: added((m) => m.client.ttftMs.p50),
+        ttftAddedP99Ms: added((m) => m.client.ttftMs.p99),
+        tokenAddedP50Ms: added((m) => m.client.tokenLatencyMs.p50),
+        tokenAddedP99Ms: added((m) => m.client.tokenLatencyMs.p99),
+        gatewayCpuPerTokenUs: of((m) => m.gateway.cpuPerTokenUs),
+        gatewayCpuCores: of((m) => m.gateway.cpuCores),
+        loopDelayP99Ms: of((m) => m.gateway.loopDelayMs.p99),
+        rssPerStreamKB: of((m) => m.gateway.rssPerStreamKB),
+        heapPerStreamKB: of((m) => m.gateway.heapPerStreamKB),
+      });
     }
   }
-  const ttft = direct.map((times, run) => viaGateway[run]![0]! - times[0]!);
-  const perToken = direct.flatMap((times, run) =>
-    times.slice(1).map((time, i) => viaGateway[run]![i + 1]! - viaGateway[run]![i]! - (time - times[i]!)),
-  );
-  const added = direct.flatMap((times, run) => times.map((time, i) => viaGateway[run]![i]! - time));
-  const results = {
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, date: new Date().toISOString() },
-    settings: { runs: RUNS, tokensPerRun: TOKENS, tokenIntervalMs: INTERVAL_MS },
-    ttftAddedMs: summary(ttft),
-    perTokenGapAddedMs: summary(perToken),
-    arrivalDelayAddedMs: summary(added),
-  };
-  await mkdir('bench/raw', { recursive: true });
-  await writeFile('bench/raw/streaming.json', `${JSON.stringify({ ...results, direct, viaGateway }, null, 1)}\n`);
-  await writeFile('bench/RESULTS.md', markdown(results));
-  console.log(markdown(results));
-} finally {
-  gateway.kill('SIGTERM');
-  await tgi.close();
-}
 
-/** Arrival time (ms since the request started) of each non-empty token. */
-async function arrivals(request: () => Promise<Response>, tokenOf: (data: string, event?: string) => string | null) {
-  const started = performance.now();
-  const response = await request();
-  const times: number[] = [];
-  const parser = createParser({
-    onEvent: (message) => {
-      const text = tokenOf(message.data, message.event);
-      if (text) times.push(performance.now() - started);
-    },
+  const memorySlopes = STREAM_VARIANTS.filter((v) => v !== 'direct').map((variant) => {
+    const rows = figures.filter((f) => f.variant === variant);
+    const fit = (perStream: (f: StreamingFigures) => number) =>
+      linearFit(rows.map((f) => ({ x: f.streams, y: perStream(f) * f.streams }))).slope;
+    return { variant, rssKBPerStream: fit((f) => f.rssPerStreamKB.median), heapKBPerStream: fit((f) => f.heapPerStreamKB.median) };
   });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) parser.feed(chunk.value);
-  if (times.length !== TOKENS) throw new Error(`expected ${TOKENS} tokens, got ${times.length}`);
-  return times;
-}
-
-async function question(): Promise<string> {
-  const post = async (path: string, body: unknown) =>
-    (await (await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id: string };
-  const chat = await post('/chats/create', { name: 'bench' });
-  return (await post('/conversations/create', { chat_id: chat.id, role: 'Human', message: 'bench' })).id;
-}
-
-async function waitForHealth() {
-  for (let attempt = 0; attempt < 300; attempt += 1) {
-    const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('gateway did not become healthy');
-}
-
-function summary(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { n: sorted.length, median: round(at(0.5)), p99: round(at(0.99)), max: round(sorted.at(-1)!) };
-}
-
-function round(value: number) {
-  return Math.round(value * 1000) / 1000;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: report formatting only
-function markdown(r: Record<string, any>) {
-  const row = (name: string, s: { n: number; median: number; p99: number; max: number }) =>
-    `| ${name} | ${s.n} | ${s.median} | ${s.p99} | ${s.max} |`;
-  return `# Benchmark results
-
-Machine: ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}, ${r.machine.date}.
-One stream at a time, ${r.settings.runs} runs × ${r.settings.tokensPerRun} tokens paced at ${r.settings.tokenIntervalMs} ms by the TGI
-stand-in; read directly from the stand-in, then through \`GET /conversations/inference/<id>\` (gateway in its own
-process, PGlite in memory). Figures are gateway minus direct, in milliseconds.
-
-| what the gateway adds | samples | median | p99 | max |
-|---|---|---|---|---|
-${row('time to first token', r.ttftAddedMs)}
-${row('gap between consecutive tokens', r.perTokenGapAddedMs)}
-${row('arrival delay of each token', r.arrivalDelayAddedMs)}
-
-Raw arrival times: \`bench/raw/streaming.json\` (not committed).
-`;
+  return { settings, figures, memorySlopes, measurements };
 }

@@ -104,6 +104,24 @@ export interface TgiStandinOptions {
    * TGI is silent at the event level but not at the byte level. 0 disables it.
    */
   keepAliveMs?: number;
+  /**
+   * One timer for every paced stream instead of one per stream: each stream writes its next step on
+   * the first tick at or after its due time, as TGI's continuous batching yields one token per
+   * sequence per forward pass. Benchmarks use it so that 1,000 streams cost one timer, not 1,000.
+   */
+  sharedTickMs?: number;
+  /**
+   * Rewrites each token's text as its chunk is written (benchmarks stamp the write time into it to
+   * measure per-token latency across processes). Times are this process's `performance.now()`.
+   */
+  stampToken?: (text: string, timing: TokenTiming) => string;
+}
+
+export interface TokenTiming {
+  /** When the request arrived. */
+  receivedAt: number;
+  /** When this token's chunk is written. */
+  sentAt: number;
 }
 
 export interface TgiStandin {
@@ -147,8 +165,11 @@ export function recordedContent(name: string, dir = DEFAULT_RECORDINGS_DIR): str
     .join('');
 }
 
+/** What one slot writes: fixed frames, or frames rendered at write time (stamped tokens). */
+type Frames = string | ((timing: TokenTiming) => string);
+
 /** One paced slot of a stream: frames to write, or the connection drop. */
-type Step = { data: string; tokens: number } | { drop: true };
+type Step = { data: Frames; tokens: number } | { drop: true };
 
 interface StreamPlan {
   steps: Step[];
@@ -196,8 +217,13 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
     chunk(created, [
       { index: 0, delta: { role: 'assistant', content, tool_calls: null }, logprobs: null, finish_reason: finishReason },
     ]);
+  const stampToken = options.stampToken;
+  const tokenFrames = (created: number, text: string, finishReason: string | null): Frames =>
+    stampToken
+      ? (timing) => sse(tokenChunk(created, stampToken(text, timing), finishReason))
+      : sse(tokenChunk(created, text, finishReason));
   const tokenSteps = (created: number, tokens: readonly string[]): Step[] =>
-    tokens.map((t) => ({ data: sse(tokenChunk(created, t, null)), tokens: 1 }));
+    tokens.map((t) => ({ data: tokenFrames(created, t, null), tokens: 1 }));
   const errorBody = (errorType: TgiErrorType, message?: string): TgiErrorBody => ({
     error: message ?? TGI_ERRORS[errorType].error,
     error_type: errorType,
@@ -228,7 +254,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
           const data = sse(JSON.stringify(recorded));
           const last = steps.at(-1);
           // The usage-only chunk leaves TGI right behind the final token chunk, not one interval later.
-          if ((recorded.choices as unknown[]).length === 0 && last && 'data' in last) last.data += data;
+          if ((recorded.choices as unknown[]).length === 0 && last && 'data' in last) appendToLast(steps, data);
           else steps.push({ data, tokens: 1 });
         }
         appendToLast(steps, DONE);
@@ -238,7 +264,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
         const { tokens, finishReason, usage } = generation(behaviour, body);
         const steps = tokenSteps(created, finishReason === 'length' ? tokens.slice(0, -1) : tokens);
         const final = finishReason === 'length' ? (tokens.at(-1) ?? '') : '';
-        steps.push({ data: sse(tokenChunk(created, final, finishReason)), tokens: 1 });
+        steps.push({ data: final ? tokenFrames(created, final, finishReason) : sse(tokenChunk(created, final, finishReason)), tokens: 1 });
         const includeUsage = behaviour.includeUsage ?? body.stream_options?.include_usage === true;
         appendToLast(steps, (includeUsage ? sse(chunk(created, [], usage)) : '') + DONE);
         return { steps, then: 'end' };
@@ -297,6 +323,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
 
   // Responses whose socket the stand-in destroyed itself, so their `close` is not a client hang-up.
   const dropped = new WeakSet<ServerResponse>();
+  const ticker = options.sharedTickMs ? createTicker(options.sharedTickMs) : undefined;
 
   const runStream = (res: ServerResponse, record: MutableRecord, plan: StreamPlan, pacing: Pacing) => {
     res.writeHead(200, {
@@ -313,6 +340,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
     let keepAlive: NodeJS.Timeout | undefined;
     const stopAll = () => {
       clearTimeout(stepTimer);
+      ticker?.remove(onTick);
       clearInterval(keepAlive);
       stopTimers.delete(stopAll);
     };
@@ -336,10 +364,11 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
         res.socket?.destroy();
         return false;
       }
-      res.write(step.data);
+      const now = performance.now();
+      res.write(typeof step.data === 'string' ? step.data : step.data({ receivedAt: record.receivedAt, sentAt: now }));
       keepAlive?.refresh();
       if (step.tokens > 0) {
-        record.firstTokenAt ??= performance.now();
+        record.firstTokenAt ??= now;
         record.tokensSent += step.tokens;
       }
       // The last data step ends the response at once; only a drop or a hold waits for another slot.
@@ -356,9 +385,15 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
       let more: boolean;
       do more = advance();
       while (more && dueIn() <= 0);
-      if (more) stepTimer = setTimeout(tick, dueIn());
+      if (more && !ticker) stepTimer = setTimeout(tick, dueIn());
+      else if (!more) ticker?.remove(onTick);
     };
-    if (dueIn() > 0) stepTimer = setTimeout(tick, dueIn());
+    // With the shared ticker the stream stays registered until its last step and skips ticks before its due time.
+    function onTick() {
+      if (dueIn() <= 0) tick();
+    }
+    if (ticker) ticker.add(onTick);
+    else if (dueIn() > 0) stepTimer = setTimeout(tick, dueIn());
     else tick();
   };
 
@@ -486,6 +521,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
     async close() {
       closing = true;
       for (const stop of stopTimers) stop();
+      ticker?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       notify();
@@ -495,6 +531,41 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
 
 function appendToLast(steps: Step[], data: string) {
   const last = steps.at(-1);
-  if (last && 'data' in last) last.data += data;
-  else steps.push({ data, tokens: 0 });
+  if (last && 'data' in last) {
+    const frames = last.data;
+    last.data = typeof frames === 'string' ? frames + data : (timing) => frames(timing) + data;
+  } else {
+    steps.push({ data, tokens: 0 });
+  }
+}
+
+/** One timer aimed at absolute times `start + k × intervalMs`, running only while someone listens. */
+function createTicker(intervalMs: number) {
+  const listeners = new Set<() => void>();
+  const start = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const elapsed = performance.now() - start;
+    timer = setTimeout(fire, (Math.floor(elapsed / intervalMs) + 1) * intervalMs - elapsed);
+  };
+  // Deleting the current entry while iterating a Set is safe; entries added during a tick wait for the next.
+  const fire = () => {
+    for (const listener of [...listeners]) listener();
+    if (listeners.size > 0) arm();
+    else timer = undefined;
+  };
+  return {
+    add(listener: () => void) {
+      listeners.add(listener);
+      if (!timer) arm();
+    },
+    remove(listener: () => void) {
+      listeners.delete(listener);
+    },
+    stop() {
+      listeners.clear();
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
 }

@@ -1,0 +1,229 @@
+/**
+ * The streaming load generator, in its own process (driven over IPC by bench/streaming.ts): opens
+ * N streams spread evenly over a ramp, reads them to the end and measures, per token, how long after
+ * the stand-in wrote it the token arrived here. Plain node:http keeps it light: at 1,000 streams it
+ * parses 50,000 events a second on the same two cores as everything else.
+ */
+import { Agent, type IncomingMessage, request } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { serveRpc } from './rpc.ts';
+import { epochMicros, readStamps } from './stamps.ts';
+import { quantile } from './stats.ts';
+
+export const STREAM_VARIANTS = ['direct', 'rest', 'graphql-distinct', 'graphql-single'] as const;
+export type StreamVariant = (typeof STREAM_VARIANTS)[number];
+
+export interface StreamRunArgs {
+  variant: StreamVariant;
+  streams: number;
+  rampMs: number;
+  tokens: number;
+  tokenIntervalMs: number;
+  standinUrl: string;
+  gatewayUrl: string;
+  /** One Human message per stream (not used by 'direct'). */
+  questionIds: string[];
+}
+
+export interface StreamRunResult {
+  streams: number;
+  completed: number;
+  failed: number;
+  failures: Record<string, number>;
+  tokensReceived: number;
+  peakOpen: number;
+  /** Request start to first token, minus the time the stand-in held the first token back for its tick. */
+  ttftMs: { p50: number; p99: number };
+  /** Token write in the stand-in to token arrival here. */
+  tokenLatencyMs: { p50: number; p99: number };
+  /** Time between consecutive tokens of one stream, as a client sees it. */
+  tokenGapMs: { p50: number; p99: number };
+  wallMs: number;
+  clientCpuMs: number;
+}
+
+const SUBSCRIPTION =
+  'subscription Inference($id: ID!) { inference(conversationId: $id, regenerate: true) { __typename ' +
+  '... on InferenceToken { text } ... on InferenceDone { conversation { id } } ... on InferenceError { code detail } } }';
+
+const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+
+/** What one stream's events mean; `token` gets the raw token text. */
+interface StreamSink {
+  token(text: string): void;
+  done(): void;
+  fail(reason: string): void;
+}
+
+type EventReader = (event: EventSourceMessage, sink: StreamSink) => void;
+
+/** A GraphQL execution result of the inference subscription. */
+const readInferenceResult = (result: { data?: { inference?: Record<string, string> }; errors?: unknown[] }, sink: StreamSink) => {
+  const event = result.data?.inference;
+  if (result.errors || !event) sink.fail('graphql-errors');
+  else if (event.__typename === 'InferenceToken') sink.token(event.text!);
+  else if (event.__typename === 'InferenceDone') sink.done();
+  else sink.fail(`inference-error:${event.code}`);
+};
+
+const READERS: Record<StreamVariant, EventReader> = {
+  direct: (event, sink) => {
+    if (event.data === '[DONE]') return sink.done();
+    const content = (JSON.parse(event.data) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content;
+    if (content) sink.token(content);
+  },
+  rest: (event, sink) => {
+    if (event.event === 'token') sink.token((JSON.parse(event.data) as { text: string }).text);
+    else if (event.event === 'done') sink.done();
+    else if (event.event === 'error') sink.fail(`sse-error:${(JSON.parse(event.data) as { code: string }).code}`);
+  },
+  'graphql-distinct': (event, sink) => {
+    if (event.event === 'next') readInferenceResult(JSON.parse(event.data), sink);
+  },
+  'graphql-single': (event, sink) => {
+    if (event.event === 'next') readInferenceResult((JSON.parse(event.data) as { payload: never }).payload, sink);
+  },
+};
+
+function send(method: string, url: string, headers: Record<string, string>, body?: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent }, resolve);
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+async function readText(response: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of response.setEncoding('utf8')) text += chunk;
+  return text;
+}
+
+const json = { 'content-type': 'application/json' };
+const sseAccept = { accept: 'text/event-stream' };
+
+/** Opens the stream of one variant; resolves with its event-stream response. */
+async function open(args: StreamRunArgs, index: number): Promise<IncomingMessage> {
+  const id = args.questionIds[index]!;
+  const variables = { id };
+  switch (args.variant) {
+    case 'direct':
+      return send('POST', `${args.standinUrl}/v1/chat/completions`, json, JSON.stringify({
+        model: 'tgi',
+        stream: true,
+        messages: [{ role: 'user', content: 'bench' }],
+      }));
+    case 'rest':
+      return send('GET', `${args.gatewayUrl}/conversations/inference/${id}?regenerate=true`, sseAccept);
+    case 'graphql-distinct':
+      return send('POST', `${args.gatewayUrl}/graphql`, { ...json, ...sseAccept }, JSON.stringify({ query: SUBSCRIPTION, variables }));
+    case 'graphql-single': {
+      // graphql-sse's single-connection mode: reserve a stream, open it, then subscribe on it.
+      const url = `${args.gatewayUrl}/graphql/stream`;
+      const reservation = await send('PUT', url, {});
+      const token = await readText(reservation);
+      if (reservation.statusCode !== 201) throw new Error(`reserve: ${reservation.statusCode}`);
+      const streamHeaders = { 'x-graphql-event-stream-token': token };
+      const stream = await send('GET', url, { ...sseAccept, ...streamHeaders });
+      const subscribed = await send('POST', url, { ...json, ...streamHeaders }, JSON.stringify({
+        query: SUBSCRIPTION,
+        variables,
+        extensions: { operationId: 'inference' },
+      }));
+      await readText(subscribed);
+      if (subscribed.statusCode !== 202) throw new Error(`subscribe: ${subscribed.statusCode}`);
+      return stream;
+    }
+  }
+}
+
+async function run(args: StreamRunArgs): Promise<StreamRunResult> {
+  const ttfts: number[] = [];
+  const latencies: number[] = [];
+  const gaps: number[] = [];
+  const failures: Record<string, number> = {};
+  let completed = 0;
+  let tokensReceived = 0;
+  let open_ = 0;
+  let peakOpen = 0;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const timeoutMs = args.rampMs + args.tokens * args.tokenIntervalMs + 30_000;
+
+  const one = (index: number) =>
+    new Promise<void>((resolve) => {
+      const startedAt = epochMicros();
+      let received = 0;
+      let lastArrival: number | undefined;
+      let response: IncomingMessage | undefined;
+      let settled = false;
+      open_ += 1;
+      peakOpen = Math.max(peakOpen, open_);
+      const settle = (reason?: string) => {
+        if (settled) return;
+        settled = true;
+        open_ -= 1;
+        clearTimeout(timer);
+        if (reason) failures[reason] = (failures[reason] ?? 0) + 1;
+        else completed += 1;
+        response?.destroy();
+        resolve();
+      };
+      const timer = setTimeout(() => settle('timeout'), timeoutMs);
+      const sink: StreamSink = {
+        token(text) {
+          const now = epochMicros();
+          for (const { sent, received: upstreamReceived } of readStamps(text)) {
+            if (received === 0) ttfts.push((now - startedAt - (upstreamReceived === undefined ? 0 : sent - upstreamReceived)) / 1000);
+            latencies.push((now - sent) / 1000);
+            if (lastArrival !== undefined) gaps.push((now - lastArrival) / 1000);
+            lastArrival = now;
+            received += 1;
+            tokensReceived += 1;
+          }
+        },
+        done: () => settle(received === args.tokens ? undefined : `missing-tokens:${args.tokens - received}`),
+        fail: settle,
+      };
+      const parser = createParser({ onEvent: (event) => READERS[args.variant](event, sink) });
+      open(args, index).then(
+        (stream) => {
+          response = stream;
+          if (stream.statusCode !== 200) return settle(`http-${stream.statusCode}`);
+          stream.setEncoding('utf8');
+          stream.on('data', (chunk: string) => parser.feed(chunk));
+          stream.once('end', () => settle('ended-without-done'));
+          stream.once('error', () => settle('stream-error'));
+        },
+        (error: Error) => settle(`open:${error.message}`),
+      );
+    });
+
+  const streams: Promise<void>[] = [];
+  for (let index = 0; index < args.streams; index += 1) {
+    const delay = (index * args.rampMs) / args.streams;
+    streams.push(new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => one(index)));
+  }
+  await Promise.all(streams);
+  const cpu = process.cpuUsage(cpuBefore);
+  const summary = (values: number[]) => ({ p50: quantile(values, 0.5), p99: quantile(values, 0.99) });
+  return {
+    streams: args.streams,
+    completed,
+    failed: args.streams - completed,
+    failures,
+    tokensReceived,
+    peakOpen,
+    ttftMs: summary(ttfts),
+    tokenLatencyMs: summary(latencies),
+    tokenGapMs: summary(gaps),
+    wallMs: performance.now() - started,
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
+  };
+}
+
+// Serves only when started as a process: the orchestrator imports this module for its types.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  serveRpc({ run: (args) => run(args as unknown as StreamRunArgs) }, { keepAlive: true });
+}

@@ -1,0 +1,69 @@
+/**
+ * Section 3: the most concurrent streams one gateway process sustains, read through graphql-sse's
+ * distinct-connections mode (GraphQL is the primary API). N grows step by step; a step passes when
+ * every stream completes and the p99 gap between a stream's consecutive tokens stays under 1.5 × the
+ * token interval. Each step holds all N streams open for `sustainMs` after its ramp.
+ */
+import { totalmem } from 'node:os';
+import type { StreamMeasurement, StreamRig } from './lib/stream-rig.ts';
+
+export interface ScaleSettings {
+  steps: number[];
+  tokenIntervalMs: number;
+  rampMsPerStream: number;
+  sustainMs: number;
+}
+
+export interface ScaleStep {
+  streams: number;
+  passed: boolean;
+  measurement: StreamMeasurement;
+}
+
+export interface ScaleResults {
+  settings: ScaleSettings;
+  steps: ScaleStep[];
+  /** The largest N that passed (0 if none did). */
+  sustained: number;
+  /** Which resource ran out first at the first failing step (or at the last step if none failed). */
+  limit: string;
+}
+
+export const SCALE_VARIANT = 'graphql-distinct';
+
+export async function runScale(rig: StreamRig, settings: ScaleSettings, log: (line: string) => void): Promise<ScaleResults> {
+  const steps: ScaleStep[] = [];
+  for (const streams of settings.steps) {
+    const rampMs = streams * settings.rampMsPerStream;
+    const tokens = Math.ceil((rampMs + settings.sustainMs) / settings.tokenIntervalMs);
+    const measurement = await rig.measure(SCALE_VARIANT, streams, { tokens, rampMs });
+    const passed = measurement.client.failed === 0 && measurement.client.tokenGapMs.p99 < 1.5 * settings.tokenIntervalMs;
+    steps.push({ streams, passed, measurement });
+    log(
+      `  ${streams} streams: gap p99 ${measurement.client.tokenGapMs.p99.toFixed(1)} ms, failed ${measurement.client.failed}, ` +
+        `gateway ${measurement.gateway.cpuCores.toFixed(2)} cores, machine ${measurement.cores.machine.toFixed(2)} cores, ` +
+        `loop p99 ${measurement.gateway.loopDelayMs.p99.toFixed(1)} ms → ${passed ? 'sustained' : 'not sustained'}`,
+    );
+    if (!passed) break;
+  }
+  const sustained = Math.max(0, ...steps.filter((s) => s.passed).map((s) => s.streams));
+  const limiting = steps.find((s) => !s.passed) ?? steps.at(-1)!;
+  return { settings, steps, sustained, limit: limitOf(limiting.measurement, settings.tokenIntervalMs) };
+}
+
+/**
+ * The first resource that ran out, by the order things saturate: the gateway's one JavaScript thread,
+ * then the machine's cores (shared with the stand-in, the load generator and PostgreSQL), then the
+ * database, then the event loop stalling without the CPU being busy (blocking work), then memory.
+ */
+export function limitOf(m: StreamMeasurement, tokenIntervalMs: number): string {
+  const cpus = Math.round(m.cores.machine);
+  if (m.gateway.cpuCores >= 0.9) return `CPU: the gateway's event loop thread (${m.gateway.cpuCores.toFixed(2)} cores busy)`;
+  if (m.cores.machine >= 0.9 * Math.max(cpus, 1) && m.cores.machine > 1.7) {
+    return `CPU: the machine (${m.cores.machine.toFixed(2)} cores busy; gateway ${m.gateway.cpuCores.toFixed(2)}, stand-in ${m.cores.standin.toFixed(2)}, load generator ${m.cores.client.toFixed(2)}, PostgreSQL ${m.cores.postgres.toFixed(2)})`;
+  }
+  if (m.cores.postgres >= 0.5) return `database: PostgreSQL busy ${m.cores.postgres.toFixed(2)} cores`;
+  if (m.gateway.loopDelayMs.p99 > tokenIntervalMs / 2) return `event loop: p99 delay ${m.gateway.loopDelayMs.p99.toFixed(1)} ms`;
+  if (m.gateway.rssPeakBytes > 0.5 * totalmem()) return `memory: ${(m.gateway.rssPeakBytes / 2 ** 20).toFixed(0)} MiB resident`;
+  return 'nothing saturated in this range (the largest step passed)';
+}
