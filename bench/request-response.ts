@@ -5,7 +5,7 @@
  * process, one variant at a time, and each run measures a variant right after its baseline, so the
  * ratios compare figures taken within seconds of each other.
  */
-import { POSTGRES_URL, postgresSchema, spawnNode, startGateway, waitForOk, freePort, type Child } from './lib/processes.ts';
+import { type Child, freePort, postgresSchema, spawnNode, startGateway, waitForOk } from './lib/processes.ts';
 import { autocannon, type HttpLoadResult, type HttpRequestSpec } from './lib/http-load.ts';
 import { restSeedWriter, seedChats } from './lib/seed.ts';
 import { countListStatements, listQuery, type StatementCounts } from './lib/statements.ts';
@@ -190,4 +190,3 @@ async function checkResponse(targets: Targets, variant: Variant): Promise<number
   return Buffer.byteLength(body);
 }
 
-export { POSTGRES_URL };
