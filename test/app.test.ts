@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './support/app.ts';
+import { createTestApp, listen, TEST_BODY_LIMIT, type TestApp } from './support/app.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -67,5 +67,28 @@ describe('service endpoints', () => {
     });
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it.each([
+    ['announced by Content-Length', false],
+    ['sent chunked, with no size announced', true],
+  ])('refuses a body over the limit over a real socket, %s', async (_case, chunked) => {
+    const server = await listen(app);
+    try {
+      const body = JSON.stringify({ name: 'x'.repeat(TEST_BODY_LIMIT) });
+      const init: RequestInit & { duplex?: 'half' } = chunked
+        ? { body: new Blob([body]).stream(), duplex: 'half' }
+        : { body };
+      const response = await fetch(`${server.url}/chats/create`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        ...init,
+      });
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      expect(await app.database.prisma.chat.count({ where: { name: { startsWith: 'xxx' } } })).toBe(0);
+    } finally {
+      await server.close();
+    }
   });
 });

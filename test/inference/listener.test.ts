@@ -18,9 +18,9 @@ describe('Listener', () => {
   });
 
   it.each([
-    ['tokens', [{ type: 'token', id: 7, text: 'abc' }], 4],
-    ['the sources of a resumed stream', [{ type: 'sources', id: 9, query: 'q', sources: [], error: null }], 9],
-  ] as const)(
+    ['tokens', [{ type: 'token', id: 7, text: 'abc' }] as InferenceEvent[], 4],
+    ['the sources of a resumed stream', [{ type: 'sources', id: 9, query: 'q', sources: [], error: null }] as InferenceEvent[], 9],
+  ])(
     'ends a listener too far behind with SLOW_CONSUMER, resuming where its oldest unread event (%s) starts',
     async (_case, unread, resumeAfter) => {
       const listener = new Listener(unread.length + 1);
