@@ -41,7 +41,7 @@ export class Generation {
   private readonly abort = new AbortController();
   private graceTimer: NodeJS.Timeout | undefined;
   private saving: Promise<unknown> = Promise.resolve();
-  private savePending = false;
+  private stored = false;
   /** The stream is over and the outcome being saved: no new grace period, no new joiners. */
   settling = false;
   readonly finished: Promise<Conversation>;
@@ -60,6 +60,7 @@ export class Generation {
     this.saving = store().then(
       (stored) => {
         this.reply = stored;
+        this.stored = true;
       },
       (error: unknown) => {
         deps.logger.error({ err: error }, 'storing the reply failed');
@@ -104,11 +105,7 @@ export class Generation {
   }
 
   private async run(prepare: (signal: AbortSignal) => Promise<Prepared>): Promise<Conversation> {
-    const { model, config, logger } = this.deps;
-    // One periodic save at a time: a slow database must not pile them up behind the final one.
-    const saver = setInterval(() => {
-      if (!this.savePending) this.save({});
-    }, config.saveIntervalMs);
+    const { model, logger } = this.deps;
     let outcome: Pick<Conversation, 'status' | 'errorCode' | 'errorDetail'>;
     try {
       const { prompt, grounding } = await prepare(this.abort.signal);
@@ -145,7 +142,6 @@ export class Generation {
       if (outcome.status === 'failed') logger.warn({ replyId: this.reply.id, ...outcome }, 'generation failed');
     } finally {
       this.settling = true;
-      clearInterval(saver);
       clearTimeout(this.graceTimer);
     }
     await this.save({
@@ -172,19 +168,22 @@ export class Generation {
   }
 
   /**
-   * Writes the text so far and `changes`; saves run one after another, and each also refreshes
-   * `updated_at`, which tells other instances this generation is alive.
+   * The reply's id and text so far, for the service's periodic save of every running generation;
+   * undefined before the row is stored and once the outcome is being saved (the final save has the
+   * last word).
    */
+  progress(): { id: string; message: string } | undefined {
+    return this.stored && !this.settling ? { id: this.reply.id, message: this.text } : undefined;
+  }
+
+  /** Writes the text so far and `changes`; these saves run one after another. */
   private save(changes: Prisma.ConversationUncheckedUpdateInput): Promise<unknown> {
     const data = { ...changes, message: this.text };
-    this.savePending = true;
     this.saving = this.saving.then(async () => {
       try {
         this.reply = await this.deps.prisma.conversation.update({ where: { id: this.reply.id }, data });
       } catch (error) {
         this.deps.logger.error({ err: error, replyId: this.reply.id }, 'saving the reply failed');
-      } finally {
-        this.savePending = false;
       }
     });
     return this.saving;

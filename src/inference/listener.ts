@@ -39,6 +39,13 @@ export class Listener implements AsyncIterableIterator<InferenceEvent> {
     this.wake?.();
   }
 
+  /** Every event already waiting, without waiting for more (the SSE writer sends them as one chunk). */
+  takeQueued(): InferenceEvent[] {
+    const queued = this.queue;
+    this.queue = [];
+    return queued;
+  }
+
   async next(): Promise<IteratorResult<InferenceEvent>> {
     for (;;) {
       const event = this.queue.shift();

@@ -1,11 +1,11 @@
 import type { InferenceConfig } from '../config.ts';
-import type { Conversation, PrismaClient } from '../generated/prisma/client.ts';
+import { type Conversation, Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { CONVERSATION_ORDER, NEWEST_CONVERSATION_FIRST } from '../services/conversations.ts';
 import { type ChatEventBus, publishChatEvent } from '../services/events.ts';
 import { isUuid } from '../services/inputs.ts';
-import { finalEvent, groundingOf, type InferenceEvent } from './events.ts';
+import { finalEvent, groundingOf } from './events.ts';
 import { Generation, GenerationStopped, type Prepared } from './generation.ts';
 import { ground, groundedSystemPrompt } from './grounding.ts';
 import { Listener } from './listener.ts';
@@ -31,6 +31,8 @@ export interface OpenOptions {
 export class InferenceService {
   private readonly running = new Map<string, Generation>();
   private closing = false;
+  private readonly saver: NodeJS.Timeout;
+  private saving = false;
 
   constructor(
     private readonly deps: {
@@ -41,14 +43,40 @@ export class InferenceService {
       events: ChatEventBus;
       logger: Logger;
     },
-  ) {}
+  ) {
+    this.saver = setInterval(() => void this.saveRunning(), deps.config.saveIntervalMs).unref();
+  }
+
+  /**
+   * Writes the text so far of every running generation in one statement (one UPDATE per generation
+   * per interval cost a thousand statements a second at a thousand streams), refreshing `updated_at`,
+   * which tells other instances a generation is alive. Only rows still streaming are touched, so a
+   * late batch never overwrites a final save. One batch at a time: a slow database skips ticks
+   * rather than piling them up.
+   */
+  private async saveRunning(): Promise<void> {
+    const rows = [...this.running.values()].flatMap((generation) => generation.progress() ?? []);
+    if (this.saving || rows.length === 0) return;
+    this.saving = true;
+    try {
+      const values = Prisma.join(rows.map((row) => Prisma.sql`(${row.id}::uuid, ${row.message})`));
+      await this.deps.prisma.$executeRaw`
+        UPDATE conversations AS c SET message = v.message, updated_at = now()
+        FROM (VALUES ${values}) AS v (id, message)
+        WHERE c.id = v.id AND c.status = 'streaming'`;
+    } catch (error) {
+      this.deps.logger.error({ err: error, replies: rows.length }, 'saving the running replies failed');
+    } finally {
+      this.saving = false;
+    }
+  }
 
   /**
    * The events answering `id` (a Human message, or a chat meaning its latest Human message), or
    * null when the listener already has them all (it reconnected after the final event). Every
    * refusal happens here, before any event: 503, 404, 422, 409.
    */
-  async open(id: string, options: OpenOptions = {}): Promise<AsyncIterableIterator<InferenceEvent> | null> {
+  async open(id: string, options: OpenOptions = {}): Promise<Listener | null> {
     const { model, search } = this.deps;
     const internet = options.internet ?? false;
     if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down');
@@ -58,22 +86,22 @@ export class InferenceService {
     if (internet && !search) {
       throw new AppError('SERVICE_UNAVAILABLE', 'Web search is not configured on this gateway: set SERPAPI_API_KEY');
     }
-    const question = await this.question(id);
+    const { replies, ...question } = await this.question(id, internet);
     // Plain and internet answers to one message are separate replies, each with its own single flight.
     const key = `${question.id}:${internet ? 'internet' : 'plain'}`;
     const after = options.lastEventId ?? 0;
+    // After each await, a concurrent request may have started the generation (and stored its row).
     const joined = this.join(key, after);
     if (joined) return joined;
-    // Ending right now: decide from what it stores (a failed one is then generated anew).
-    await this.running.get(key)?.finished;
-
-    let latest = await this.deps.prisma.conversation.findFirst({
-      where: { replyToId: question.id, internet },
-      orderBy: NEWEST_CONVERSATION_FIRST,
-    });
-    // After each await, a concurrent request may have started the generation (and stored its row).
-    const startedMeanwhile = this.join(key, after);
-    if (startedMeanwhile) return startedMeanwhile;
+    let latest: Conversation | undefined = replies[0];
+    const ending = this.running.get(key);
+    if (ending) {
+      // Ending right now: decide from what it stores (a failed one is then generated anew).
+      await ending.finished;
+      latest = (await this.latestReply(question.id, internet)) ?? undefined;
+      const startedMeanwhile = this.join(key, after);
+      if (startedMeanwhile) return startedMeanwhile;
+    }
     if (latest?.status === 'streaming') latest = await this.settleOrphan(latest);
     if (latest && !options.regenerate) {
       // A reconnect resumes whatever the last reply was; a new listener gets a stored answer again
@@ -101,22 +129,31 @@ export class InferenceService {
       }
       await Promise.allSettled(generations.map((generation) => generation.finished));
     }
+    clearInterval(this.saver);
   }
 
-  private async question(id: string): Promise<Conversation> {
-    const notFound = new AppError('NOT_FOUND', `No conversation or chat ${JSON.stringify(id)}`);
-    if (!isUuid(id)) throw notFound;
+  private latestReply(questionId: string, internet: boolean): Promise<Conversation | null> {
+    return this.deps.prisma.conversation.findFirst({ where: { replyToId: questionId, internet }, orderBy: NEWEST_CONVERSATION_FIRST });
+  }
+
+  /** The Human message `id` names, with its latest reply of the kind asked for (one statement: a join). */
+  private async question(id: string, internet: boolean): Promise<Conversation & { replies: Conversation[] }> {
+    const notFound = () => new AppError('NOT_FOUND', `No conversation or chat ${JSON.stringify(id)}`);
+    if (!isUuid(id)) throw notFound();
     const { prisma } = this.deps;
-    const conversation = await prisma.conversation.findUnique({ where: { id } });
+    const latestReply = { where: { internet }, orderBy: NEWEST_CONVERSATION_FIRST, take: 1 };
+    const conversation = await prisma.conversation.findUnique({ where: { id }, include: { replies: latestReply } });
     if (conversation?.role === 'Assistant') {
       throw new AppError('VALIDATION_FAILED', `Conversation ${id} is an Assistant message: ask with the Human message it answers`);
     }
     if (conversation) return conversation;
     const chat = await prisma.chat.findUnique({
       where: { id },
-      include: { conversations: { where: { role: 'Human' }, orderBy: NEWEST_CONVERSATION_FIRST, take: 1 } },
+      include: {
+        conversations: { where: { role: 'Human' }, orderBy: NEWEST_CONVERSATION_FIRST, take: 1, include: { replies: latestReply } },
+      },
     });
-    if (!chat) throw notFound;
+    if (!chat) throw notFound();
     const latest = chat.conversations[0];
     if (!latest) throw new AppError('NOT_FOUND', `Chat ${id} has no Human message to answer`);
     return latest;

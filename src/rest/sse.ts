@@ -1,4 +1,5 @@
 import type { InferenceEvent } from '../inference/events.ts';
+import type { Listener } from '../inference/listener.ts';
 import { conversationJson, usageJson } from './representation.ts';
 
 const encoder = new TextEncoder();
@@ -21,7 +22,7 @@ export function formatEvent(event: InferenceEvent): string {
  * listener's bounded queue absorbs the difference); a client that leaves cancels the stream, which
  * ends its listener. A comment every `heartbeatMs` keeps proxies from closing a quiet stream.
  */
-export function sseResponse(events: AsyncIterableIterator<InferenceEvent>, heartbeatMs: number): Response {
+export function sseResponse(events: Listener, heartbeatMs: number): Response {
   let heartbeat: NodeJS.Timeout | undefined;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -34,7 +35,10 @@ export function sseResponse(events: AsyncIterableIterator<InferenceEvent>, heart
         controller.close();
         return;
       }
-      controller.enqueue(encoder.encode(formatEvent(next.value)));
+      // Events that queued up while this client was being written to leave as one chunk: one socket
+      // write instead of one per event when the server is busy, nothing held back when it is not.
+      const text = [next.value, ...events.takeQueued()].map(formatEvent).join('');
+      controller.enqueue(encoder.encode(text));
     },
     async cancel() {
       clearInterval(heartbeat);

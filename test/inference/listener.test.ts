@@ -38,3 +38,16 @@ describe('Listener', () => {
     },
   );
 });
+
+describe('Listener.takeQueued', () => {
+  it('hands over everything waiting at once, and the listener still ends after the final event', async () => {
+    const listener = new Listener(10);
+    listener.push({ type: 'token', id: 1, text: 'a' });
+    listener.push({ type: 'token', id: 2, text: 'b' });
+    listener.push({ type: 'error', id: 3, code: 'ABANDONED', detail: 'x' });
+    expect((await listener.next()).value).toMatchObject({ id: 1 });
+    expect(listener.takeQueued().map((event) => event.id)).toEqual([2, 3]);
+    expect(listener.takeQueued()).toEqual([]);
+    expect(await listener.next()).toEqual({ value: undefined, done: true });
+  });
+});

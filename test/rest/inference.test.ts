@@ -222,15 +222,43 @@ describe('faults: the listener always gets error or done, nothing is stored as c
     expect(await storedReplies(asked.id)).toHaveLength(1);
   });
 
+  it('saves the text of every running reply as it streams, in one statement per interval, not one per reply', async () => {
+    const [one, two] = await Promise.all([question(), question()]);
+    const tokens = Array.from({ length: 40 }, (_, i) => `p${i} `);
+    tgi.script({ kind: 'tokens', tokens, pacing: { intervalMs: 15 } }, { kind: 'tokens', tokens, pacing: { intervalMs: 15 } });
+    const responses = await Promise.all([infer(one.id), infer(two.id)]);
+    app.database.statements.length = 0;
+    // Both rows show a growing prefix of the reply while it is still streaming.
+    for (const asked of [one, two]) {
+      await expect
+        .poll(async () => {
+          const [row] = await storedReplies(asked.id);
+          return row?.status === 'streaming' && row.message.length > 0 && tokens.join('').startsWith(row.message);
+        })
+        .toBe(true);
+    }
+    const updates = app.database.statements.filter((sql) => /^\s*UPDATE/i.test(sql));
+    expect(updates.length).toBeGreaterThan(0);
+    expect(updates.every((sql) => /FROM \(VALUES/.test(sql))).toBe(true);
+    const events = await Promise.all(responses.map(readSse));
+    for (const streamed of events) expect(tokensOf(streamed)).toBe(tokens.join(''));
+    for (const asked of [one, two]) expect((await storedReplies(asked.id))[0]).toMatchObject({ status: 'complete', message: tokens.join('') });
+  });
+
   it('a slow client does not hold the generation back and still gets every token', async () => {
     const asked = await question();
     tgi.script({ kind: 'replay', recording: 'sea_creatures_stream_none' });
     const response = await infer(asked.id);
     // Nothing read yet, and the reply is already complete in the store.
     await expect.poll(async () => (await storedReplies(asked.id))[0]?.status).toBe('complete');
-    const events = await readSse(response);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of response.body!) chunks.push(chunk);
+    const events = await readSse(new Response(new Blob(chunks)));
     expect(tokensOf(events)).toBe(recordedContent('sea_creatures_stream_none'));
     expect(events.at(-1)!.event).toBe('done');
+    // What queued up while the client was away left in a few writes, not one per event.
+    expect(events.length).toBeGreaterThan(10);
+    expect(chunks.length).toBeLessThanOrEqual(3);
   });
 
   it('regenerate=true asks for a fresh reply, stored as a new Assistant conversation', async () => {
