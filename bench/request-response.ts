@@ -5,6 +5,8 @@
  * process, one variant at a time, and each run measures a variant right after its baseline, so the
  * ratios compare figures taken within seconds of each other.
  */
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { type Child, freePort, postgresSchema, spawnNode, startGateway, waitForOk } from './lib/processes.ts';
 import { autocannon, type HttpLoadResult, type HttpRequestSpec } from './lib/http-load.ts';
 import { restSeedWriter, seedChats } from './lib/seed.ts';
@@ -46,8 +48,16 @@ const graphqlGet = (query: string, variables?: object): HttpRequestSpec => ({
   method: 'GET',
   path: `/graphql?${new URLSearchParams({ query, ...(variables ? { variables: JSON.stringify(variables) } : {}) })}`,
 });
-// Persisted operations are not enabled in the app; once they are, add a variant here that sends
-// the operation's hash instead of its text, e.g. GET /graphql?extensions={"persistedQuery":…}.
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+/** GET with the operation's hash instead of its text (the gateway's PERSISTED_OPERATIONS_FILE holds it). */
+const graphqlPersistedGet = (query: string, variables?: object): HttpRequestSpec => ({
+  method: 'GET',
+  path: `/graphql?${new URLSearchParams({
+    extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha256(query) } }),
+    ...(variables ? { variables: JSON.stringify(variables) } : {}),
+  })}`,
+});
+const PERSISTED_OPERATIONS_FILE = 'bench/raw/persisted-operations.json';
 
 /** The two reads of the issue, each with its variants; baselines first. */
 export const READS: { read: string; variants: Variant[] }[] = [
@@ -58,6 +68,7 @@ export const READS: { read: string; variants: Variant[] }[] = [
       { name: 'REST GET /chats/<id>', baseline: 'raw node:http', server: 'gateway', request: (id) => ({ method: 'GET', path: `/chats/${id}` }) },
       { name: 'GraphQL POST', baseline: 'raw node:http', server: 'gateway', request: (id) => graphqlPost(CHAT_QUERY, { id }) },
       { name: 'GraphQL GET', baseline: 'raw node:http', server: 'gateway', request: (id) => graphqlGet(CHAT_QUERY, { id }) },
+      { name: 'GraphQL persisted GET', baseline: 'raw node:http', server: 'gateway', request: (id) => graphqlPersistedGet(CHAT_QUERY, { id }) },
     ],
   },
   {
@@ -69,6 +80,7 @@ export const READS: { read: string; variants: Variant[] }[] = [
       { name: 'REST GET /chats/ (chats only)', baseline: 'raw node:http, chats only', server: 'gateway', request: () => ({ method: 'GET', path: '/chats/' }) },
       { name: 'GraphQL POST', baseline: 'raw node:http', server: 'gateway', request: () => graphqlPost(listQuery(20)) },
       { name: 'GraphQL GET', baseline: 'raw node:http', server: 'gateway', request: () => graphqlGet(listQuery(20)) },
+      { name: 'GraphQL persisted GET', baseline: 'raw node:http', server: 'gateway', request: () => graphqlPersistedGet(listQuery(20)) },
     ],
   },
 ];
@@ -109,7 +121,9 @@ async function withServers<T>(store: Store, work: (targets: Targets) => Promise<
   const databaseUrl = schema?.url ?? 'memory://';
   const children: Child[] = [];
   try {
-    const gateway = await startGateway({ DATABASE_URL: databaseUrl });
+    const manifest = Object.fromEntries([CHAT_QUERY, listQuery(20)].map((query) => [sha256(query), query]));
+    await writeFile(PERSISTED_OPERATIONS_FILE, JSON.stringify(manifest));
+    const gateway = await startGateway({ DATABASE_URL: databaseUrl, PERSISTED_OPERATIONS_FILE });
     children.push(gateway);
     await seedChats(restSeedWriter(gateway.url));
 

@@ -251,9 +251,10 @@ describe('faults: the listener always gets error or done, nothing is stored as c
     const response = await infer(asked.id);
     // Nothing read yet, and the reply is already complete in the store.
     await expect.poll(async () => (await storedReplies(asked.id))[0]?.status).toBe('complete');
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of response.body!) chunks.push(chunk);
-    const events = await readSse(new Response(new Blob(chunks)));
+    const chunks: string[] = [];
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) chunks.push(chunk.value);
+    const events = await readSse(new Response(chunks.join('')));
     expect(tokensOf(events)).toBe(recordedContent('sea_creatures_stream_none'));
     expect(events.at(-1)!.event).toBe('done');
     // What queued up while the client was away left in a few writes, not one per event.
