@@ -70,16 +70,18 @@ describe('service endpoints', () => {
   });
 
   it.each([
-    ['announced by Content-Length', false],
-    ['sent chunked, with no size announced', true],
-  ])('refuses a body over the limit over a real socket, %s', async (_case, chunked) => {
+    ['/chats/create', 'announced by Content-Length', false],
+    ['/chats/create', 'sent chunked, with no size announced', true],
+    ['/graphql', 'announced by Content-Length', false],
+    ['/graphql', 'sent chunked, with no size announced', true],
+  ])('refuses a body over the limit on %s over a real socket, %s', async (path, _case, chunked) => {
     const server = await listen(app);
     try {
-      const body = JSON.stringify({ name: 'x'.repeat(TEST_BODY_LIMIT) });
+      const body = JSON.stringify({ name: 'x'.repeat(TEST_BODY_LIMIT), query: '{ __typename }' });
       const init: RequestInit & { duplex?: 'half' } = chunked
         ? { body: new Blob([body]).stream(), duplex: 'half' }
         : { body };
-      const response = await fetch(`${server.url}/chats/create`, {
+      const response = await fetch(`${server.url}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         ...init,

@@ -102,7 +102,13 @@ export class InferenceService {
       const startedMeanwhile = this.join(key, after);
       if (startedMeanwhile) return startedMeanwhile;
     }
-    if (latest?.status === 'streaming') latest = await this.settleOrphan(latest);
+    if (latest?.status === 'streaming') {
+      // It may have finished here since it was read: read it again before taking it for an orphan.
+      latest = (await this.latestReply(question.id, internet)) ?? undefined;
+      const startedMeanwhile = this.join(key, after);
+      if (startedMeanwhile) return startedMeanwhile;
+      if (latest?.status === 'streaming') latest = await this.settleOrphan(latest);
+    }
     if (latest && !options.regenerate) {
       // A reconnect resumes whatever the last reply was; a new listener gets a stored answer again
       // but a new attempt when the last one did not complete.

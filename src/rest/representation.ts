@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Chat, Conversation } from '../generated/prisma/client.ts';
 import { groundingOf, usageOf } from '../inference/events.ts';
 import type { Usage } from '../inference/model.ts';
+import { SourceModel } from '../inference/search.ts';
 
 /** The seed API's JSON, field for field: snake_case, ISO-8601 UTC timestamps with milliseconds. */
 export const ChatJson = z
@@ -24,14 +25,7 @@ export const UsageJson = z
   .object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() })
   .openapi('Usage');
 
-export const SourceJson = z
-  .object({
-    index: z.int().openapi({ description: 'The number the answer cites it by, as `[index]`' }),
-    title: z.string(),
-    url: z.string(),
-    snippet: z.string(),
-  })
-  .openapi('Source');
+export const SourceJson = SourceModel.openapi('Source', { description: 'A web source, cited in the answer as `[index]`' });
 
 const ErrorDetailJson = z.object({ code: z.string(), detail: z.string() });
 
