@@ -37,6 +37,8 @@ const settings = {
     tokenIntervalMs: TOKEN_INTERVAL_MS,
     rampMsPerStream: 0.5,
     sustainMs: 1000,
+    // Gateway time to open one stream under load (section 2: ~5 ms), with room to spare.
+    openAllowanceMs: 10,
   },
   profileStreams: quick ? 100 : 1000,
 };

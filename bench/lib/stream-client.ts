@@ -39,6 +39,12 @@ export interface StreamRunResult {
   tokenLatencyMs: { p50: number; p99: number };
   /** Time between consecutive tokens of one stream, as a client sees it. */
   tokenGapMs: { p50: number; p99: number };
+  /**
+   * While every stream was receiving tokens at once (from the last stream's first token to the first
+   * stream's last): how long that lasted, and the gaps and latencies of the tokens that arrived in it.
+   * Streams still being opened stall the others; this is what N concurrent streams cost once open.
+   */
+  steady: { windowMs: number; tokenGapMs: { p50: number; p99: number }; tokenLatencyMs: { p50: number; p99: number } };
   wallMs: number;
   clientCpuMs: number;
 }
@@ -142,6 +148,10 @@ async function run(args: StreamRunArgs): Promise<StreamRunResult> {
   const ttfts: number[] = [];
   const latencies: number[] = [];
   const gaps: number[] = [];
+  /** [arrival µs, gap ms, latency ms] of every token after a stream's first. */
+  const timed: [number, number, number][] = [];
+  const firstArrivals: number[] = [];
+  const lastArrivals: number[] = [];
   const failures: Record<string, number> = {};
   let completed = 0;
   let tokensReceived = 0;
@@ -175,15 +185,24 @@ async function run(args: StreamRunArgs): Promise<StreamRunResult> {
         token(text) {
           const now = epochMicros();
           for (const { sent, received: upstreamReceived } of readStamps(text)) {
-            if (received === 0) ttfts.push((now - startedAt - (upstreamReceived === undefined ? 0 : sent - upstreamReceived)) / 1000);
+            if (received === 0) {
+              ttfts.push((now - startedAt - (upstreamReceived === undefined ? 0 : sent - upstreamReceived)) / 1000);
+              firstArrivals.push(now);
+            }
             latencies.push((now - sent) / 1000);
-            if (lastArrival !== undefined) gaps.push((now - lastArrival) / 1000);
+            if (lastArrival !== undefined) {
+              gaps.push((now - lastArrival) / 1000);
+              timed.push([now, (now - lastArrival) / 1000, (now - sent) / 1000]);
+            }
             lastArrival = now;
             received += 1;
             tokensReceived += 1;
           }
         },
-        done: () => settle(received === args.tokens ? undefined : `missing-tokens:${args.tokens - received}`),
+        done: () => {
+          if (lastArrival !== undefined) lastArrivals.push(lastArrival);
+          settle(received === args.tokens ? undefined : `missing-tokens:${args.tokens - received}`);
+        },
         fail: settle,
       };
       const parser = createParser({ onEvent: (event) => READERS[args.variant](event, sink) });
@@ -218,8 +237,21 @@ async function run(args: StreamRunArgs): Promise<StreamRunResult> {
     ttftMs: summary(ttfts),
     tokenLatencyMs: summary(latencies),
     tokenGapMs: summary(gaps),
+    steady: steadyState(timed, firstArrivals, lastArrivals, args.streams),
     wallMs: performance.now() - started,
     clientCpuMs: (cpu.user + cpu.system) / 1000,
+  };
+}
+
+function steadyState(timed: [number, number, number][], firstArrivals: number[], lastArrivals: number[], streams: number): StreamRunResult['steady'] {
+  const from = Math.max(...firstArrivals);
+  const to = Math.min(...lastArrivals);
+  const inWindow = firstArrivals.length === streams && lastArrivals.length === streams ? timed.filter(([at]) => at > from && at <= to) : [];
+  const summary = (values: number[]) => ({ p50: quantile(values, 0.5), p99: quantile(values, 0.99) });
+  return {
+    windowMs: inWindow.length > 0 ? (to - from) / 1000 : 0,
+    tokenGapMs: summary(inWindow.map(([, gap]) => gap)),
+    tokenLatencyMs: summary(inWindow.map(([, , latency]) => latency)),
   };
 }
 

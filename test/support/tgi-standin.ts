@@ -388,9 +388,11 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
       if (more && !ticker) stepTimer = setTimeout(tick, dueIn());
       else if (!more) ticker?.remove(onTick);
     };
-    // With the shared ticker the stream stays registered until its last step and skips ticks before its due time.
+    // With the shared ticker the stream stays registered until its last step and writes on the tick
+    // nearest its due time: a step due just after a tick would otherwise wait a whole tick whenever the
+    // timer fires a little early, a 2-interval gap that the gateway did not cause.
     function onTick() {
-      if (dueIn() <= 0) tick();
+      if (dueIn() <= (options.sharedTickMs ?? 0) / 2) tick();
     }
     if (ticker) ticker.add(onTick);
     else if (dueIn() > 0) stepTimer = setTimeout(tick, dueIn());
