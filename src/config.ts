@@ -70,6 +70,8 @@ const SearchModel = z.object({
   SERPAPI_BASE_URL: z
     .url({ protocol: /^https$/, error: 'must be an https:// URL' })
     .refine((url) => {
+      // Not a URL at all: the check above has said so already.
+      if (!URL.canParse(url)) return true;
       const { pathname, search, username, password } = new URL(url);
       return ['', '/'].includes(pathname) && !search && !username && !password;
     }, 'must be an origin, without a path, query or credentials')

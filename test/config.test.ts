@@ -47,6 +47,7 @@ describe('web search (SerpAPI)', () => {
 
   it.each([
     ['http://proxy.internal', /SERPAPI_BASE_URL: must be an https:\/\/ URL/],
+    ['not a url', /SERPAPI_BASE_URL: must be an https:\/\/ URL/],
     ['https://proxy.internal/serpapi', /SERPAPI_BASE_URL: must be an origin/],
     ['https://proxy.internal/?engine=bing', /SERPAPI_BASE_URL: must be an origin/],
     ['https://user:secret@proxy.internal', /SERPAPI_BASE_URL: must be an origin/],
