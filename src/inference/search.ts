@@ -91,7 +91,7 @@ function cacheKey(query: string): string {
 
 /**
  * The `serpapi` package always connects to serpapi.com:443; this agent sends its requests to the
- * configured origin instead (a proxy or a stand-in), with that origin's name for TLS and `Host`.
+ * configured origin instead (a reverse proxy or a stand-in), with that origin's name for TLS and `Host`.
  */
 class BaseUrlAgent extends Agent {
   constructor(
