@@ -117,8 +117,11 @@ export class Generation {
       }
       for await (const delta of model.stream(prompt, this.abort.signal)) {
         if (delta.kind === 'text') {
-          this.text += delta.text;
-          this.broadcast({ type: 'token', id: this.text.length, text: delta.text });
+          // PostgreSQL text cannot hold U+0000 (a model can emit it): one that reached a save would fail
+          // every save of this reply. Replaced by U+FFFD, one UTF-16 unit for one, so positions hold.
+          const text = delta.text.replaceAll('\u0000', '\uFFFD');
+          this.text += text;
+          this.broadcast({ type: 'token', id: this.text.length, text });
         } else if (delta.kind === 'finish') {
           this.finishReason = delta.reason;
         } else {

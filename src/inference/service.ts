@@ -13,6 +13,9 @@ import type { ChatModel } from './model.ts';
 import { buildPrompt } from './prompt.ts';
 import type { WebSearch } from './search.ts';
 
+/** Rows per UPDATE of the periodic save: far below PostgreSQL's 65,535 bind parameters (2 per row). */
+const SAVE_BATCH_ROWS = 1_000;
+
 export interface OpenOptions {
   /** Ask for a new reply even if one is stored. */
   regenerate?: boolean;
@@ -32,7 +35,7 @@ export class InferenceService {
   private readonly running = new Map<string, Generation>();
   private closing = false;
   private readonly saver: NodeJS.Timeout;
-  private saving = false;
+  private saving: Promise<void> | undefined;
 
   constructor(
     private readonly deps: {
@@ -48,26 +51,39 @@ export class InferenceService {
   }
 
   /**
-   * Writes the text so far of every running generation in one statement (one UPDATE per generation
-   * per interval cost a thousand statements a second at a thousand streams), refreshing `updated_at`,
-   * which tells other instances a generation is alive. Only rows still streaming are touched, so a
-   * late batch never overwrites a final save. One batch at a time: a slow database skips ticks
-   * rather than piling them up.
+   * Writes the text so far of every running generation, a batch of rows per statement (one UPDATE
+   * per generation per interval cost a thousand statements a second at a thousand streams),
+   * refreshing `updated_at`, which tells other instances a generation is alive. Only rows still
+   * streaming are touched, so a late batch never overwrites a final save. One round at a time: a slow
+   * database skips ticks rather than piling them up.
    */
-  private async saveRunning(): Promise<void> {
+  private saveRunning(): Promise<void> {
     const rows = [...this.running.values()].flatMap((generation) => generation.progress() ?? []);
-    if (this.saving || rows.length === 0) return;
-    this.saving = true;
+    if (this.saving || rows.length === 0) return this.saving ?? Promise.resolve();
+    this.saving = (async () => {
+      for (let start = 0; start < rows.length; start += SAVE_BATCH_ROWS) {
+        const batch = rows.slice(start, start + SAVE_BATCH_ROWS);
+        // A batch that fails is retried row by row, so that one bad row cannot stop every other reply's saves.
+        if (!(await this.saveRows(batch)) && batch.length > 1) for (const row of batch) await this.saveRows([row]);
+      }
+    })().finally(() => {
+      this.saving = undefined;
+    });
+    return this.saving;
+  }
+
+  /** One UPDATE for `rows`; false (logged) when it failed. */
+  private async saveRows(rows: { id: string; message: string }[]): Promise<boolean> {
     try {
       const values = Prisma.join(rows.map((row) => Prisma.sql`(${row.id}::uuid, ${row.message})`));
       await this.deps.prisma.$executeRaw`
         UPDATE conversations AS c SET message = v.message, updated_at = now()
         FROM (VALUES ${values}) AS v (id, message)
         WHERE c.id = v.id AND c.status = 'streaming'`;
+      return true;
     } catch (error) {
-      this.deps.logger.error({ err: error, replies: rows.length }, 'saving the running replies failed');
-    } finally {
-      this.saving = false;
+      this.deps.logger.error({ err: error, replies: rows.map((row) => row.id) }, 'saving running replies failed');
+      return false;
     }
   }
 
@@ -136,13 +152,15 @@ export class InferenceService {
       await Promise.allSettled(generations.map((generation) => generation.finished));
     }
     clearInterval(this.saver);
+    // The database closes next: let a round of saves already under way finish first.
+    await this.saving;
   }
 
   private latestReply(questionId: string, internet: boolean): Promise<Conversation | null> {
     return this.deps.prisma.conversation.findFirst({ where: { replyToId: questionId, internet }, orderBy: NEWEST_CONVERSATION_FIRST });
   }
 
-  /** The Human message `id` names, with its latest reply of the kind asked for (one statement: a join). */
+  /** The Human message `id` names, with its latest reply of the kind asked for (one Prisma call). */
   private async question(id: string, internet: boolean): Promise<Conversation & { replies: Conversation[] }> {
     const notFound = () => new AppError('NOT_FOUND', `No conversation or chat ${JSON.stringify(id)}`);
     if (!isUuid(id)) throw notFound();

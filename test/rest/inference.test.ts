@@ -245,6 +245,15 @@ describe('faults: the listener always gets error or done, nothing is stored as c
     for (const asked of [one, two]) expect((await storedReplies(asked.id))[0]).toMatchObject({ status: 'complete', message: tokens.join('') });
   });
 
+  it('stores a reply whose tokens hold U+0000 (which PostgreSQL text refuses), as U+FFFD both streamed and stored', async () => {
+    const asked = await question();
+    tgi.script({ kind: 'tokens', tokens: ['nul\u0000byte', ' and', ' more'], pacing: { intervalMs: 30 } });
+    const events = await readSse(await infer(asked.id));
+    expect(tokensOf(events)).toBe('nul\uFFFDbyte and more');
+    expect(events.at(-1)!.event).toBe('done');
+    expect((await storedReplies(asked.id))[0]).toMatchObject({ status: 'complete', message: 'nul\uFFFDbyte and more' });
+  });
+
   it('a slow client does not hold the generation back and still gets every token', async () => {
     const asked = await question();
     tgi.script({ kind: 'replay', recording: 'sea_creatures_stream_none' });
