@@ -58,8 +58,9 @@ export class InferenceService {
    * database skips ticks rather than piling them up.
    */
   private saveRunning(): Promise<void> {
+    if (this.saving) return this.saving;
     const rows = [...this.running.values()].flatMap((generation) => generation.progress() ?? []);
-    if (this.saving || rows.length === 0) return this.saving ?? Promise.resolve();
+    if (rows.length === 0) return Promise.resolve();
     this.saving = (async () => {
       for (let start = 0; start < rows.length; start += SAVE_BATCH_ROWS) {
         const batch = rows.slice(start, start + SAVE_BATCH_ROWS);
@@ -111,20 +112,15 @@ export class InferenceService {
     if (joined) return joined;
     let latest: Conversation | undefined = replies[0];
     const ending = this.running.get(key);
-    if (ending) {
-      // Ending right now: decide from what it stores (a failed one is then generated anew).
-      await ending.finished;
+    if (ending || latest?.status === 'streaming') {
+      // Ending right now, or finished here since it was read: decide from what it stores once done
+      // (a failed one is then generated anew; one still streaming is another instance's or an orphan).
+      await ending?.finished;
       latest = (await this.latestReply(question.id, internet)) ?? undefined;
       const startedMeanwhile = this.join(key, after);
       if (startedMeanwhile) return startedMeanwhile;
     }
-    if (latest?.status === 'streaming') {
-      // It may have finished here since it was read: read it again before taking it for an orphan.
-      latest = (await this.latestReply(question.id, internet)) ?? undefined;
-      const startedMeanwhile = this.join(key, after);
-      if (startedMeanwhile) return startedMeanwhile;
-      if (latest?.status === 'streaming') latest = await this.settleOrphan(latest);
-    }
+    if (latest?.status === 'streaming') latest = await this.settleOrphan(latest);
     if (latest && !options.regenerate) {
       // A reconnect resumes whatever the last reply was; a new listener gets a stored answer again
       // but a new attempt when the last one did not complete.
