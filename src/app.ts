@@ -8,10 +8,12 @@ import { createYoga, isAsyncIterable, maskError, type Plugin } from 'graphql-yog
 import type { Context as HonoContext, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { anonymousCaller, type Caller } from './auth/caller.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { pendingMigrations, readMigrations } from './db/migrate.ts';
 import { AppError } from './errors.ts';
+import { type AppEnv, clientAddress } from './http/env.ts';
 import type { Logger } from './logger.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { type Context, schema } from './schema/index.ts';
@@ -37,11 +39,10 @@ export function createApp({ config, database, logger }: AppDependencies) {
     inference: config.inference,
     logger,
   });
-  const context: Context = { prisma: database.prisma, services };
-
-  const yoga = createYoga<Record<string, unknown>, Context>({
+  const yoga = createYoga<{ caller: Caller }, Context>({
     schema,
-    context: () => context,
+    // The caller comes from the HTTP layer's authentication (yoga.fetch's server context).
+    context: ({ caller }) => ({ prisma: database.prisma, services, caller }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // The body limit is the app's (limitBody, before any route). Yoga's own reads Request.body, which
@@ -58,7 +59,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     ],
   });
 
-  const app = new OpenAPIHono();
+  const app = new OpenAPIHono<AppEnv>();
   app.use('*', async (c, next) => {
     const started = performance.now();
     await next();
@@ -68,6 +69,10 @@ export function createApp({ config, database, logger }: AppDependencies) {
     );
   });
   app.use('*', limitBody(config.server.bodyLimitBytes));
+  app.use('*', async (c, next) => {
+    c.set('caller', anonymousCaller(clientAddress(c)));
+    await next();
+  });
 
   // Ready means: the database answers and every migration shipped with this build is applied.
   const shippedMigrations = readMigrations();
@@ -82,8 +87,8 @@ export function createApp({ config, database, logger }: AppDependencies) {
     return c.json({ status: 'ok' });
   });
 
-  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw));
-  app.on(['GET', 'POST', 'PUT', 'DELETE'], '/graphql/stream', (c) => yoga.fetch(c.req.raw));
+  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, { caller: c.get('caller') }));
+  app.on(['GET', 'POST', 'PUT', 'DELETE'], '/graphql/stream', (c) => yoga.fetch(c.req.raw, { caller: c.get('caller') }));
 
   app.route('/', legacyRoutes(services, { heartbeatMs: config.inference.heartbeatMs }));
   app.doc31('/openapi.json', {
@@ -138,7 +143,7 @@ function limitBody(maxSize: number): MiddlewareHandler {
 }
 
 function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {
-  if (error instanceof AppError) return c.json(error.restBody(), error.status as 400);
+  if (error instanceof AppError) return c.json(error.restBody(), error.status as 400, error.headers);
   if (error instanceof HTTPException && error.status === 400) {
     // Hono's JSON validator: the body is not JSON at all.
     return c.json({ detail: `Malformed JSON body: ${error.message}`, code: 'BAD_REQUEST' }, 400);

@@ -4,13 +4,19 @@ import type { z } from 'zod';
 /** Every failure a client can see, with the HTTP status both faces (GraphQL and REST) answer with. */
 export const ERROR_STATUS = {
   BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,
+  RATE_LIMITED: 429,
   INTERNAL_SERVER_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
+  DATABASE_UNAVAILABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -23,13 +29,17 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export class AppError extends GraphQLError {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Response headers that go with the error on both faces (Retry-After, RateLimit-*, WWW-Authenticate). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
     const status = ERROR_STATUS[code];
-    super(message, { extensions: { code, http: { status } }, originalError: asError(options.cause) });
+    const headers = options.headers ?? {};
+    super(message, { extensions: { code, http: { status, headers } }, originalError: asError(options.cause) });
     this.name = 'AppError';
     this.code = code;
     this.status = status;
+    this.headers = headers;
   }
 
   /** The REST face of the error: `{"detail", "code"}`. */

@@ -1,3 +1,4 @@
+import type { Caller } from '../auth/caller.ts';
 import type { InferenceConfig } from '../config.ts';
 import { type Conversation, Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import { AppError } from '../errors.ts';
@@ -17,6 +18,8 @@ import type { WebSearch } from './search.ts';
 const SAVE_BATCH_ROWS = 1_000;
 
 export interface OpenOptions {
+  /** Who asks: the question must be in one of their chats, and limits count against them. */
+  caller: Caller;
   /** Ask for a new reply even if one is stored. */
   regenerate?: boolean;
   /** Resume after this event id (SSE Last-Event-ID). */
@@ -93,7 +96,7 @@ export class InferenceService {
    * null when the listener already has them all (it reconnected after the final event). Every
    * refusal happens here, before any event: 503, 404, 422, 409.
    */
-  async open(id: string, options: OpenOptions = {}): Promise<Listener | null> {
+  async open(id: string, options: OpenOptions): Promise<Listener | null> {
     const { model, search } = this.deps;
     const internet = options.internet ?? false;
     if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down');

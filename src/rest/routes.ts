@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { AppError, validationFailed } from '../errors.ts';
+import type { AppEnv } from '../http/env.ts';
 import { ChatId, ChatName, Message, RoleInput, TimestampString } from '../services/inputs.ts';
 import type { Services } from '../services/index.ts';
 import { sseResponse } from './sse.ts';
@@ -11,8 +12,8 @@ import { ChatJson, chatJson, ConversationJson, conversationJson, ErrorJson } fro
  * services GraphQL resolves with. Bodies are validated with the services' own rules; the OpenAPI
  * description at /openapi.json is generated from this table.
  */
-export function legacyRoutes(services: Services, options: { heartbeatMs: number }): OpenAPIHono {
-  const rest = new OpenAPIHono({
+export function legacyRoutes(services: Services, options: { heartbeatMs: number }): OpenAPIHono<AppEnv> {
+  const rest = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationFailed(result.error);
     },
@@ -20,7 +21,7 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
 
   rest.use('*', requireJsonBody);
 
-  const allChats = async (c: Context) => c.json((await services.chats.list()).map(chatJson), 200);
+  const allChats = async (c: Context<AppEnv>) => c.json((await services.chats.list()).map(chatJson), 200);
   rest.openapi(listChats, allChats);
   rest.get('/chats', allChats); // the seed documents `/chats/`; clients also call it without the slash
 
@@ -47,12 +48,13 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
 
   /** One handler for both inference routes; the query was validated by the route's own schema. */
   const streamAnswer = async (
-    c: Context,
+    c: Context<AppEnv>,
     id: string,
     query: z.output<typeof InferenceQuery>,
     internet: boolean,
   ): Promise<Response> => {
     const events = await services.inference.open(id, {
+      caller: c.get('caller'),
       internet,
       regenerate: query.regenerate,
       lastEventId: parseLastEventId(c.req.header('last-event-id') ?? query.lastEventId),

@@ -5,11 +5,13 @@ import { DateTimeResolver } from 'graphql-scalars';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
+import type { Caller } from '../auth/caller.ts';
 import type { Services } from '../services/index.ts';
 
 export interface Context {
   prisma: PrismaClient;
   services: Services;
+  caller: Caller;
 }
 
 export const builder = new SchemaBuilder<{

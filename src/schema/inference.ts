@@ -57,7 +57,7 @@ builder.subscriptionField('inference', (t) =>
       regenerate: t.arg.boolean({ defaultValue: false, required: true }),
     },
     subscribe: async (_root, { conversationId, internet, regenerate }, ctx) => {
-      const events = await ctx.services.inference.open(conversationId, { regenerate, internet });
+      const events = await ctx.services.inference.open(conversationId, { caller: ctx.caller, regenerate, internet });
       return events ?? emptyStream();
     },
     resolve: (event) => event,

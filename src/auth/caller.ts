@@ -1,0 +1,22 @@
+/**
+ * Who is asking. Every read, write, stream and subscription is scoped to `owner`'s chats unless
+ * `admin`; limits count against `limitKey`.
+ */
+export interface Caller {
+  /** An API key's owner, a JWT's `sub`, or ANONYMOUS_OWNER when no credential was sent. */
+  owner: string;
+  admin: boolean;
+  /** What rate limits and quotas count against: `owner:<owner>`, or `ip:<address>` for anonymous callers. */
+  limitKey: string;
+}
+
+/** The owner of every chat made without a credential (and of the chats that existed before owners did). */
+export const ANONYMOUS_OWNER = 'anonymous';
+
+export function anonymousCaller(address: string): Caller {
+  return { owner: ANONYMOUS_OWNER, admin: false, limitKey: `ip:${address}` };
+}
+
+export function ownerCaller(owner: string, admin: boolean): Caller {
+  return { owner, admin, limitKey: `owner:${owner}` };
+}

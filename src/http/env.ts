@@ -1,0 +1,14 @@
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
+import type { Caller } from '../auth/caller.ts';
+
+/** What the HTTP layer knows about a request once it is authenticated. */
+export type AppEnv = {
+  Bindings: { incoming?: IncomingMessage };
+  Variables: { caller: Caller };
+};
+
+/** The peer's address, or `unknown` for a request made in-process (tests call `app.fetch`). */
+export function clientAddress(c: Context<AppEnv>): string {
+  return c.env?.incoming?.socket.remoteAddress ?? 'unknown';
+}
