@@ -17,6 +17,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { chatJson, conversationJson } from '../src/rest/representation.ts';
 import { CHAT_ORDER } from '../src/services/chats.ts';
 import { NEWEST_CONVERSATION_FIRST } from '../src/services/conversations.ts';
+import { ANONYMOUS_OWNER } from '../src/auth/caller.ts';
 import { isUuid } from '../src/services/inputs.ts';
 import { seedChats } from './lib/seed.ts';
 
@@ -28,7 +29,7 @@ const { prisma } = database;
 if (process.env.RAW_SEED === '1') {
   await migrate(database);
   await seedChats({
-    createChat: async (name) => (await prisma.chat.create({ data: { name } })).id,
+    createChat: async (name) => (await prisma.chat.create({ data: { name, ownerId: ANONYMOUS_OWNER } })).id,
     createConversation: async (chatId, role, message) => {
       await prisma.conversation.create({ data: { chatId, role, message } });
     },
@@ -43,9 +44,10 @@ const server = createServer(async (req, res) => {
   try {
     const path = req.url ?? '/';
     if (path === '/chats') {
-      send(res, 200, (await prisma.chat.findMany({ orderBy: CHAT_ORDER })).map(chatJson));
+      send(res, 200, (await prisma.chat.findMany({ where: { ownerId: ANONYMOUS_OWNER }, orderBy: CHAT_ORDER })).map(chatJson));
     } else if (path === '/chats-with-conversations') {
       const chats = await prisma.chat.findMany({
+        where: { ownerId: ANONYMOUS_OWNER },
         take: 20,
         orderBy: CHAT_ORDER,
         include: { conversations: { orderBy: NEWEST_CONVERSATION_FIRST, take: 10 } },
@@ -53,7 +55,7 @@ const server = createServer(async (req, res) => {
       send(res, 200, chats.map((chat) => ({ ...chatJson(chat), conversations: chat.conversations.reverse().map(conversationJson) })));
     } else if (path.startsWith('/chats/')) {
       const id = path.slice('/chats/'.length);
-      const chat = isUuid(id) ? await prisma.chat.findUnique({ where: { id } }) : null;
+      const chat = isUuid(id) ? await prisma.chat.findUnique({ where: { id, ownerId: ANONYMOUS_OWNER } }) : null;
       if (chat) send(res, 200, chatJson(chat));
       else send(res, 404, { detail: `Chat ${JSON.stringify(id)} not found`, code: 'NOT_FOUND' });
     } else {

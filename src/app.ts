@@ -8,12 +8,14 @@ import { createYoga, isAsyncIterable, maskError, type Plugin } from 'graphql-yog
 import type { Context as HonoContext, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { anonymousCaller, type Caller } from './auth/caller.ts';
+import { createAuthenticator } from './auth/authenticator.ts';
+import type { Caller } from './auth/caller.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { pendingMigrations, readMigrations } from './db/migrate.ts';
 import { AppError } from './errors.ts';
-import { type AppEnv, clientAddress } from './http/env.ts';
+import { authenticate } from './http/authenticate.ts';
+import type { AppEnv } from './http/env.ts';
 import type { Logger } from './logger.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { type Context, schema } from './schema/index.ts';
@@ -23,7 +25,7 @@ import { createChatEventBus } from './services/events.ts';
 import { createServices } from './services/index.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'server' | 'graphql' | 'inference' | 'search'>;
+  config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search'>;
   database: Database;
   logger: Logger;
 }
@@ -37,8 +39,10 @@ export function createApp({ config, database, logger }: AppDependencies) {
     model: createChatModel(config.inference),
     search,
     inference: config.inference,
+    auth: config.auth,
     logger,
   });
+  const authenticator = createAuthenticator(config.auth, services.apiKeys, logger.child({ component: 'auth' }));
   const yoga = createYoga<{ caller: Caller }, Context>({
     schema,
     // The caller comes from the HTTP layer's authentication (yoga.fetch's server context).
@@ -69,10 +73,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     );
   });
   app.use('*', limitBody(config.server.bodyLimitBytes));
-  app.use('*', async (c, next) => {
-    c.set('caller', anonymousCaller(clientAddress(c)));
-    await next();
-  });
+  app.use('*', authenticate(authenticator, { trustedProxyHops: config.server.trustedProxyHops }));
 
   // Ready means: the database answers and every migration shipped with this build is applied.
   const shippedMigrations = readMigrations();
@@ -143,7 +144,11 @@ function limitBody(maxSize: number): MiddlewareHandler {
 }
 
 function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {
-  if (error instanceof AppError) return c.json(error.restBody(), error.status as 400, error.headers);
+  if (error instanceof AppError) {
+    // Refused before Yoga saw the request (authentication, limits): GraphQL clients still read `errors`.
+    const body = c.req.path.startsWith('/graphql') ? { errors: [{ message: error.message, extensions: { code: error.code } }] } : error.restBody();
+    return c.json(body, error.status as 400, error.headers);
+  }
   if (error instanceof HTTPException && error.status === 400) {
     // Hono's JSON validator: the body is not JSON at all.
     return c.json({ detail: `Malformed JSON body: ${error.message}`, code: 'BAD_REQUEST' }, 400);

@@ -14,6 +14,29 @@ const ServerModel = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 
+const AuthModel = z.object({
+  /**
+   * `required`: every route but /healthz needs `Authorization: Bearer <API key or JWT>`. `none`: a credential
+   * is optional; callers without one share the anonymous owner's chats (the seed API's open behaviour).
+   */
+  AUTH: z.enum(['none', 'required']).default('none'),
+  /** AUTH=none on a non-loopback HOST must be asked for explicitly: it exposes the anonymous chats to the network. */
+  ALLOW_ANONYMOUS: z.stringbool().default(false),
+  /** A bootstrap admin credential (at least 32 characters): creates and revokes API keys through GraphQL. */
+  ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** OpenID Connect: JWTs from this issuer, for this audience, signed by a key of this JWKS, are accepted. */
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** How long a verified API key is trusted before it is looked up again (revocation reaches other instances then). */
+  API_KEY_CACHE_TTL_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /**
+   * Reverse proxies in front of the gateway that append to X-Forwarded-For: the client address (what anonymous
+   * callers are limited by) is the entry this many hops from the right. 0 trusts no header.
+   */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().nonnegative().default(0),
+});
+
 const GraphQLModel = z.object({
   /**
    * A JSON object mapping operation hashes to GraphQL documents (e.g. graphql-codegen's
@@ -91,6 +114,7 @@ const LogModel = z.object({
 
 const EnvironmentModel = z.object({
   ...ServerModel.shape,
+  ...AuthModel.shape,
   ...GraphQLModel.shape,
   ...DatabaseModel.shape,
   ...InferenceModel.shape,
@@ -101,6 +125,18 @@ const EnvironmentModel = z.object({
     path: ['HF_TOKEN'],
     message: 'HF_MODEL (Hugging Face hosted inference) needs HF_TOKEN',
   })
+  .refine((e) => e.AUTH === 'required' || e.ALLOW_ANONYMOUS || isLoopbackHost(e.HOST), {
+    path: ['AUTH'],
+    message: 'AUTH=none serves everyone the anonymous chats: on a non-loopback HOST set AUTH=required, or ALLOW_ANONYMOUS=true',
+  })
+  .refine((e) => [e.JWT_ISSUER, e.JWT_AUDIENCE, e.JWT_JWKS_URL].every((v) => v === undefined) || (e.JWT_ISSUER && e.JWT_AUDIENCE && e.JWT_JWKS_URL), {
+    path: ['JWT_JWKS_URL'],
+    message: 'JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS_URL go together',
+  })
+  .refine((e) => !e.JWT_JWKS_URL || !URL.canParse(e.JWT_JWKS_URL) || new URL(e.JWT_JWKS_URL).protocol === 'https:' || isLoopbackHost(new URL(e.JWT_JWKS_URL).hostname), {
+    path: ['JWT_JWKS_URL'],
+    message: 'must be https:// (plain http only on a loopback host): the keys decide who is who',
+  })
   .refine((e) => !e.PERSISTED_OPERATIONS_ONLY || e.PERSISTED_OPERATIONS_FILE, {
     path: ['PERSISTED_OPERATIONS_FILE'],
     message: 'PERSISTED_OPERATIONS_ONLY needs PERSISTED_OPERATIONS_FILE',
@@ -109,7 +145,8 @@ const EnvironmentModel = z.object({
 export type Environment = z.infer<typeof EnvironmentModel>;
 
 export interface Config {
-  server: { host: string; port: number; bodyLimitBytes: number; shutdownTimeoutMs: number };
+  server: { host: string; port: number; bodyLimitBytes: number; shutdownTimeoutMs: number; trustedProxyHops: number };
+  auth: AuthConfig;
   graphql: {
     /** Persisted operations by hash; null when none are configured. */
     persistedOperations: ReadonlyMap<string, string> | null;
@@ -135,6 +172,13 @@ export interface InferenceConfig {
   heartbeatMs: number;
 }
 
+export interface AuthConfig {
+  required: boolean;
+  adminApiKey: string | undefined;
+  jwt: { issuer: string; audience: string; jwksUrl: URL } | null;
+  apiKeyCacheTtlMs: number;
+}
+
 export interface SearchConfig {
   apiKey: string;
   baseUrl: URL;
@@ -143,6 +187,12 @@ export interface SearchConfig {
   organicResults: number;
   cacheTtlMs: number;
   timeoutMs: number;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
 }
 
 export class ConfigError extends Error {
@@ -165,6 +215,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.PORT,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      trustedProxyHops: e.TRUSTED_PROXY_HOPS,
+    },
+    auth: {
+      required: e.AUTH === 'required',
+      adminApiKey: e.ADMIN_API_KEY,
+      jwt:
+        e.JWT_ISSUER && e.JWT_AUDIENCE && e.JWT_JWKS_URL
+          ? { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, jwksUrl: new URL(e.JWT_JWKS_URL) }
+          : null,
+      apiKeyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
     },
     graphql: {
       persistedOperations: e.PERSISTED_OPERATIONS_FILE ? readPersistedOperations(e.PERSISTED_OPERATIONS_FILE) : null,

@@ -52,7 +52,7 @@ function asError(cause: unknown): Error | undefined {
   return cause instanceof Error ? cause : undefined;
 }
 
-export function notFound(entity: 'Chat' | 'Conversation', id: string): AppError {
+export function notFound(entity: 'Chat' | 'Conversation' | 'API key', id: string): AppError {
   return new AppError('NOT_FOUND', `${entity} ${JSON.stringify(id)} not found`);
 }
 

@@ -66,7 +66,7 @@ describe('service endpoints', () => {
       body: JSON.stringify({ query: `{ __typename }${' '.repeat(128 * 1024)}` }),
     });
     expect(response.status).toBe(413);
-    expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
   });
 
   it.each([
@@ -87,7 +87,9 @@ describe('service endpoints', () => {
         ...init,
       });
       expect(response.status).toBe(413);
-      expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      // Each face's own error shape: GraphQL clients read `errors`.
+      const code = path === '/graphql' ? { errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] } : { code: 'PAYLOAD_TOO_LARGE' };
+      expect(await response.json()).toMatchObject(code);
       expect(await app.database.prisma.chat.count({ where: { name: { startsWith: 'xxx' } } })).toBe(0);
     } finally {
       await server.close();

@@ -1,3 +1,5 @@
+import { AppError } from '../errors.ts';
+
 /**
  * Who is asking. Every read, write, stream and subscription is scoped to `owner`'s chats unless
  * `admin`; limits count against `limitKey`.
@@ -19,4 +21,9 @@ export function anonymousCaller(address: string): Caller {
 
 export function ownerCaller(owner: string, admin: boolean): Caller {
   return { owner, admin, limitKey: `owner:${owner}` };
+}
+
+/** Key management and other operator actions: admins only (403, since the action itself is no secret). */
+export function requireAdmin(caller: Caller): void {
+  if (!caller.admin) throw new AppError('FORBIDDEN', 'Only an admin credential may do this');
 }

@@ -8,7 +8,14 @@ export type AppEnv = {
   Variables: { caller: Caller };
 };
 
-/** The peer's address, or `unknown` for a request made in-process (tests call `app.fetch`). */
-export function clientAddress(c: Context<AppEnv>): string {
-  return c.env?.incoming?.socket.remoteAddress ?? 'unknown';
+/**
+ * The client's address: the peer's, or with `trustedProxyHops` proxies in front, the X-Forwarded-For entry
+ * the outermost trusted proxy saw (entries further left are whatever the client chose to send).
+ * `unknown` for a request made in-process (tests call `app.fetch`).
+ */
+export function clientAddress(c: Context<AppEnv>, trustedProxyHops: number): string {
+  const peer = c.env?.incoming?.socket.remoteAddress ?? 'unknown';
+  if (trustedProxyHops === 0) return peer;
+  const forwarded = (c.req.header('x-forwarded-for') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  return forwarded.at(-trustedProxyHops) ?? forwarded[0] ?? peer;
 }

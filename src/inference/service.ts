@@ -3,7 +3,8 @@ import type { InferenceConfig } from '../config.ts';
 import { type Conversation, Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { CONVERSATION_ORDER, NEWEST_CONVERSATION_FIRST } from '../services/conversations.ts';
+import { visibleChats } from '../services/chats.ts';
+import { CONVERSATION_ORDER, NEWEST_CONVERSATION_FIRST, visibleConversations } from '../services/conversations.ts';
 import { type ChatEventBus, publishChatEvent } from '../services/events.ts';
 import { isUuid } from '../services/inputs.ts';
 import { finalEvent, groundingOf } from './events.ts';
@@ -106,7 +107,7 @@ export class InferenceService {
     if (internet && !search) {
       throw new AppError('SERVICE_UNAVAILABLE', 'Web search is not configured on this gateway: set SERPAPI_API_KEY');
     }
-    const { replies, ...question } = await this.question(id, internet);
+    const { replies, ownerId, ...question } = await this.question(options.caller, id, internet);
     // Plain and internet answers to one message are separate replies, each with its own single flight.
     const key = `${question.id}:${internet ? 'internet' : 'plain'}`;
     const after = options.lastEventId ?? 0;
@@ -130,7 +131,7 @@ export class InferenceService {
       if (latest.status === 'complete' || options.lastEventId !== undefined) return replay(latest, after);
     }
     const concurrent = this.running.get(key);
-    return concurrent ? concurrent.listen(after) : this.start(key, question, model, internet ? search : null).listen(0);
+    return concurrent ? concurrent.listen(after) : this.start(key, { ...question, ownerId }, model, internet ? search : null).listen(0);
   }
 
   /** A new listener of the generation running under `key`, unless none is (or it is ending). */
@@ -159,19 +160,35 @@ export class InferenceService {
     return this.deps.prisma.conversation.findFirst({ where: { replyToId: questionId, internet }, orderBy: NEWEST_CONVERSATION_FIRST });
   }
 
-  /** The Human message `id` names, with its latest reply of the kind asked for (one Prisma call). */
-  private async question(id: string, internet: boolean): Promise<Conversation & { replies: Conversation[] }> {
+  /**
+   * The Human message `id` names among the caller's chats, with its latest reply of the kind asked for
+   * (one Prisma call), and the owner of its chat.
+   */
+  private async question(
+    caller: Caller,
+    id: string,
+    internet: boolean,
+  ): Promise<Conversation & { replies: Conversation[]; ownerId: string }> {
     const notFound = () => new AppError('NOT_FOUND', `No conversation or chat ${JSON.stringify(id)}`);
     if (!isUuid(id)) throw notFound();
     const { prisma } = this.deps;
     const latestReply = { where: { internet }, orderBy: NEWEST_CONVERSATION_FIRST, take: 1 };
-    const conversation = await prisma.conversation.findUnique({ where: { id }, include: { replies: latestReply } });
+    const conversation = await prisma.conversation.findUnique({
+      where: { ...visibleConversations(caller), id },
+      include: { replies: latestReply },
+    });
     if (conversation?.role === 'Assistant') {
       throw new AppError('VALIDATION_FAILED', `Conversation ${id} is an Assistant message: ask with the Human message it answers`);
     }
-    if (conversation) return conversation;
+    if (conversation) {
+      // Only an admin may ask in a chat that is not their own: then read whose it is.
+      const ownerId = caller.admin
+        ? (await prisma.chat.findUniqueOrThrow({ where: { id: conversation.chatId }, select: { ownerId: true } })).ownerId
+        : caller.owner;
+      return { ...conversation, ownerId };
+    }
     const chat = await prisma.chat.findUnique({
-      where: { id },
+      where: { ...visibleChats(caller), id },
       include: {
         conversations: { where: { role: 'Human' }, orderBy: NEWEST_CONVERSATION_FIRST, take: 1, include: { replies: latestReply } },
       },
@@ -179,7 +196,7 @@ export class InferenceService {
     if (!chat) throw notFound();
     const latest = chat.conversations[0];
     if (!latest) throw new AppError('NOT_FOUND', `Chat ${id} has no Human message to answer`);
-    return latest;
+    return { ...latest, ownerId: chat.ownerId };
   }
 
   /**
@@ -198,7 +215,7 @@ export class InferenceService {
   }
 
   /** A new generation answering `question`, grounded in a web search when `search` is given. */
-  private start(key: string, question: Conversation, model: ChatModel, search: WebSearch | null): Generation {
+  private start(key: string, question: Conversation & { ownerId: string }, model: ChatModel, search: WebSearch | null): Generation {
     const { prisma, config, events, logger } = this.deps;
     // The reply row exists before the first token, so the generation is never unaccounted for.
     const placeholder: Conversation = {
@@ -238,7 +255,7 @@ export class InferenceService {
       },
       async () => {
         const reply = await prisma.conversation.create({ data: { ...placeholder, seq: undefined, sources: undefined } });
-        publishChatEvent(events, { type: 'GENERATION_STARTED', chatId: question.chatId, conversation: reply });
+        publishChatEvent(events, { type: 'GENERATION_STARTED', ownerId: question.ownerId, chatId: question.chatId, conversation: reply });
         return reply;
       },
     );
@@ -246,7 +263,7 @@ export class InferenceService {
     void generation.finished.then((reply) => {
       this.running.delete(key);
       const type = reply.status === 'complete' ? 'GENERATION_FINISHED' : 'GENERATION_FAILED';
-      publishChatEvent(events, { type, chatId: reply.chatId, conversation: reply });
+      publishChatEvent(events, { type, ownerId: question.ownerId, chatId: reply.chatId, conversation: reply });
     });
     return generation;
   }

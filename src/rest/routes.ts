@@ -21,29 +21,29 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
 
   rest.use('*', requireJsonBody);
 
-  const allChats = async (c: Context<AppEnv>) => c.json((await services.chats.list()).map(chatJson), 200);
+  const allChats = async (c: Context<AppEnv>) => c.json((await services.chats.list(c.get('caller'))).map(chatJson), 200);
   rest.openapi(listChats, allChats);
   rest.get('/chats', allChats); // the seed documents `/chats/`; clients also call it without the slash
 
-  rest.openapi(getChat, async (c) => c.json(chatJson(await services.chats.get(c.req.valid('param').id)), 200));
+  rest.openapi(getChat, async (c) => c.json(chatJson(await services.chats.get(c.get('caller'), c.req.valid('param').id)), 200));
 
   rest.openapi(listConversations, async (c) => {
-    const conversations = await services.conversations.listByChat(c.req.valid('param').id);
+    const conversations = await services.conversations.listByChat(c.get('caller'), c.req.valid('param').id);
     return c.json(conversations.map(conversationJson), 200);
   });
 
-  rest.openapi(createChat, async (c) => c.json(chatJson(await services.chats.create(c.req.valid('json'))), 200));
+  rest.openapi(createChat, async (c) => c.json(chatJson(await services.chats.create(c.get('caller'), c.req.valid('json'))), 200));
 
   rest.openapi(updateChat, async (c) => {
     const { name, updated_at: updatedAt } = c.req.valid('json');
-    return c.json(chatJson(await services.chats.update(c.req.valid('param').id, { name, updatedAt })), 200);
+    return c.json(chatJson(await services.chats.update(c.get('caller'), c.req.valid('param').id, { name, updatedAt })), 200);
   });
 
-  rest.openapi(deleteChat, async (c) => c.json(chatJson(await services.chats.delete(c.req.valid('param').id)), 200));
+  rest.openapi(deleteChat, async (c) => c.json(chatJson(await services.chats.delete(c.get('caller'), c.req.valid('param').id)), 200));
 
   rest.openapi(createConversation, async (c) => {
     const { chat_id: chatId, role, message } = c.req.valid('json');
-    return c.json(conversationJson(await services.conversations.create({ chatId, role, message })), 200);
+    return c.json(conversationJson(await services.conversations.create(c.get('caller'), { chatId, role, message })), 200);
   });
 
   /** One handler for both inference routes; the query was validated by the route's own schema. */

@@ -29,13 +29,14 @@ const ChatEventRef = builder.objectRef<ChatEvent>('ChatEvent').implement({
 
 builder.subscriptionField('chatEvents', (t) =>
   t.field({
-    description: 'Every change to chats, their messages and their generations; only those of `chatId` when given.',
+    description:
+      "Every change to the caller's chats (every chat, for admins), their messages and their generations; only those of `chatId` when given.",
     type: ChatEventRef,
     args: { chatId: t.arg.id() },
     subscribe: (_root, { chatId }, ctx) =>
       pipe(
         ctx.services.events.subscribe('chatEvents'),
-        filter((event: ChatEvent) => !chatId || event.chatId === chatId),
+        filter((event: ChatEvent) => (ctx.caller.admin || event.ownerId === ctx.caller.owner) && (!chatId || event.chatId === chatId)),
       ),
     resolve: (event) => event,
   }),

@@ -20,13 +20,13 @@ builder.queryFields((t) => ({
     description: 'All chats, most recently updated first.',
     type: 'Chat',
     cursor: 'id',
-    resolve: (query, _root, _args, ctx) => ctx.services.chats.list(query),
+    resolve: (query, _root, _args, ctx) => ctx.services.chats.list(ctx.caller, query),
   }, { name: 'ChatConnection' }, { name: 'ChatEdge' }),
   chat: t.prismaField({
     type: 'Chat',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, { id }, ctx) => ctx.services.chats.find(id, query),
+    resolve: (query, _root, { id }, ctx) => ctx.services.chats.find(ctx.caller, id, query),
   }),
 }));
 
@@ -34,7 +34,7 @@ builder.mutationFields((t) => ({
   createChat: t.prismaField({
     type: 'Chat',
     args: { name: t.arg.string({ required: true }) },
-    resolve: (query, _root, args, ctx) => ctx.services.chats.create(args, query),
+    resolve: (query, _root, args, ctx) => ctx.services.chats.create(ctx.caller, args, query),
   }),
   updateChat: t.prismaField({
     description: 'Renames a chat. `updatedAt`, when given, is stored as given; otherwise it becomes now.',
@@ -44,12 +44,12 @@ builder.mutationFields((t) => ({
       name: t.arg.string({ required: true }),
       updatedAt: t.arg({ type: 'DateTime' }),
     },
-    resolve: (query, _root, { id, ...input }, ctx) => ctx.services.chats.update(id, input, query),
+    resolve: (query, _root, { id, ...input }, ctx) => ctx.services.chats.update(ctx.caller, id, input, query),
   }),
   deleteChat: t.prismaField({
     description: 'Deletes a chat with all its conversations and returns it as it was.',
     type: 'Chat',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, { id }, ctx) => ctx.services.chats.delete(id, query),
+    resolve: (query, _root, { id }, ctx) => ctx.services.chats.delete(ctx.caller, id, query),
   }),
 }));

@@ -92,7 +92,7 @@ builder.queryField('conversation', (t) =>
     type: 'Conversation',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, { id }, ctx) => ctx.services.conversations.find(id, query),
+    resolve: (query, _root, { id }, ctx) => ctx.services.conversations.find(ctx.caller, id, query),
   }),
 );
 
@@ -104,6 +104,6 @@ builder.mutationField('createConversation', (t) =>
       role: t.arg({ type: RoleEnum, required: true }),
       message: t.arg.string({ required: true }),
     },
-    resolve: (query, _root, args, ctx) => ctx.services.conversations.create(args, query),
+    resolve: (query, _root, args, ctx) => ctx.services.conversations.create(ctx.caller, args, query),
   }),
 );

@@ -1,5 +1,6 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
+import './api-key.ts';
 import './chat.ts';
 import './chat-event.ts';
 import './conversation.ts';

@@ -1,4 +1,5 @@
 import type { Chat, Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import type { Caller } from '../auth/caller.ts';
 import { notFound } from '../errors.ts';
 import { CreateChatInput, isUuid, parseInput, UpdateChatInput } from './inputs.ts';
 import { type ChatEventBus, publishChatEvent } from './events.ts';
@@ -11,59 +12,76 @@ export type ChatListQuery = ChatQuery & Pick<Prisma.ChatFindManyArgs, 'cursor' |
 /** Most recently updated first; id breaks ties so that cursors are stable. */
 export const CHAT_ORDER: Prisma.ChatOrderByWithRelationInput[] = [{ updatedAt: 'desc' }, { id: 'desc' }];
 
+/**
+ * The chats `caller` may see: their own, or every chat for an admin. Another owner's chat is simply not
+ * there (404, never 403), so that nobody learns it exists.
+ */
+export function visibleChats(caller: Caller): { ownerId?: string } {
+  return caller.admin ? {} : { ownerId: caller.owner };
+}
+
 export class ChatService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly events: ChatEventBus,
   ) {}
 
-  list(query: ChatListQuery = {}): Promise<Chat[]> {
-    return this.prisma.chat.findMany({ ...query, orderBy: CHAT_ORDER });
+  list(caller: Caller, query: ChatListQuery = {}): Promise<Chat[]> {
+    return this.prisma.chat.findMany({ ...query, where: visibleChats(caller), orderBy: CHAT_ORDER });
   }
 
-  /** The chat, or null when no chat has this id (malformed ids included). */
-  async find(id: string, query: ChatQuery = {}): Promise<Chat | null> {
+  /** The chat, or null when the caller has no chat with this id (malformed ids included). */
+  async find(caller: Caller, id: string, query: ChatQuery = {}): Promise<Chat | null> {
     if (!isUuid(id)) return null;
-    return this.prisma.chat.findUnique({ ...query, where: { id } });
+    return this.prisma.chat.findUnique({ ...query, where: { id, ...visibleChats(caller) } });
   }
 
-  async get(id: string, query: ChatQuery = {}): Promise<Chat> {
-    const chat = await this.find(id, query);
+  async get(caller: Caller, id: string, query: ChatQuery = {}): Promise<Chat> {
+    const chat = await this.find(caller, id, query);
     if (!chat) throw notFound('Chat', id);
     return chat;
   }
 
-  async create(input: unknown, query: ChatQuery = {}): Promise<Chat> {
+  async create(caller: Caller, input: unknown, query: ChatQuery = {}): Promise<Chat> {
     const { name } = parseInput(CreateChatInput, input);
-    const chat = await this.prisma.chat.create({ ...query, data: { name } });
-    publishChatEvent(this.events, { type: 'CHAT_CREATED', chatId: chat.id, chat });
+    const chat = await this.prisma.chat.create({ ...query, data: { name, ownerId: caller.owner } });
+    publishChatEvent(this.events, { type: 'CHAT_CREATED', ownerId: caller.owner, chatId: chat.id, chat });
     return chat;
   }
 
   /** Renames a chat; `updatedAt`, when given, is stored as given (legacy clients set it), else now. */
-  async update(id: string, input: unknown, query: ChatQuery = {}): Promise<Chat> {
+  async update(caller: Caller, id: string, input: unknown, query: ChatQuery = {}): Promise<Chat> {
     const { name, updatedAt } = parseInput(UpdateChatInput, input);
     if (!isUuid(id)) throw notFound('Chat', id);
     let chat: Chat;
     try {
-      chat = await this.prisma.chat.update({ ...query, where: { id }, data: { name, updatedAt: updatedAt ?? new Date() } });
+      chat = await this.prisma.chat.update({
+        ...withOwner(query),
+        where: { id, ...visibleChats(caller) },
+        data: { name, updatedAt: updatedAt ?? new Date() },
+      });
     } catch (error) {
       throw isRecordMissing(error) ? notFound('Chat', id) : error;
     }
-    publishChatEvent(this.events, { type: 'CHAT_UPDATED', chatId: id, chat });
+    publishChatEvent(this.events, { type: 'CHAT_UPDATED', ownerId: chat.ownerId, chatId: id, chat });
     return chat;
   }
 
   /** Deletes a chat and, by cascade, its conversations; answers the chat as it was. */
-  async delete(id: string, query: ChatQuery = {}): Promise<Chat> {
+  async delete(caller: Caller, id: string, query: ChatQuery = {}): Promise<Chat> {
     if (!isUuid(id)) throw notFound('Chat', id);
     let chat: Chat;
     try {
-      chat = await this.prisma.chat.delete({ ...query, where: { id } });
+      chat = await this.prisma.chat.delete({ ...withOwner(query), where: { id, ...visibleChats(caller) } });
     } catch (error) {
       throw isRecordMissing(error) ? notFound('Chat', id) : error;
     }
-    publishChatEvent(this.events, { type: 'CHAT_DELETED', chatId: id, chat });
+    publishChatEvent(this.events, { type: 'CHAT_DELETED', ownerId: chat.ownerId, chatId: id, chat });
     return chat;
   }
+}
+
+/** A GraphQL selection narrowed with `select` still reads the owner, whom the chat's event is for. */
+function withOwner(query: ChatQuery): ChatQuery {
+  return query.select ? { ...query, select: { ...query.select, ownerId: true } } : query;
 }

@@ -16,6 +16,8 @@ export type ChatEventType = (typeof CHAT_EVENT_TYPES)[number];
 /** What dashboards see: one event per change, published by the domain code both APIs call. */
 export interface ChatEvent {
   type: ChatEventType;
+  /** The chat's owner: only they (and admins) are told. */
+  ownerId: string;
   chatId: string;
   /** The chat as it is after the change (as it was, for CHAT_DELETED). */
   chat?: Chat;

@@ -1,4 +1,5 @@
-import type { InferenceConfig } from '../config.ts';
+import { ApiKeyStore } from '../auth/api-keys.ts';
+import type { AuthConfig, InferenceConfig } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { ChatModel } from '../inference/model.ts';
 import type { WebSearch } from '../inference/search.ts';
@@ -10,6 +11,7 @@ import type { ChatEventBus } from './events.ts';
 
 /** The domain, shared by the GraphQL resolvers and the legacy REST routes. */
 export interface Services {
+  apiKeys: ApiKeyStore;
   chats: ChatService;
   conversations: ConversationService;
   inference: InferenceService;
@@ -22,11 +24,13 @@ export interface ServiceDependencies {
   model: ChatModel | null;
   search: WebSearch | null;
   inference: InferenceConfig;
+  auth: AuthConfig;
   logger: Logger;
 }
 
-export function createServices({ prisma, events, model, search, inference, logger }: ServiceDependencies): Services {
+export function createServices({ prisma, events, model, search, inference, auth, logger }: ServiceDependencies): Services {
   return {
+    apiKeys: new ApiKeyStore(prisma, auth.apiKeyCacheTtlMs),
     chats: new ChatService(prisma, events),
     conversations: new ConversationService(prisma, events),
     inference: new InferenceService({

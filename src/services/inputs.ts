@@ -40,6 +40,14 @@ export const TimestampString = z.iso
 /** A time from GraphQL's DateTime scalar (already a Date) or from JSON. */
 export const Timestamp = z.union([z.date(), TimestampString]);
 
+/** Whom an API key is for; "anonymous" is the shared owner of credential-less callers, never a key's. */
+export const OwnerName = z
+  .string(typed('owner', 'a string'))
+  .min(1, 'owner must not be empty')
+  .max(200, 'owner must be at most 200 characters')
+  .regex(/^[^\p{Cc}]+$/u, 'owner must not contain control characters')
+  .refine((owner) => owner !== 'anonymous', 'owner "anonymous" is reserved for callers without a credential');
+
 export const CreateChatInput = z.object({ name: ChatName });
 export const UpdateChatInput = z.object({ name: ChatName, updatedAt: Timestamp.nullish() });
 export const ChatId = z.guid(typed('chat_id', 'a UUID'));

@@ -1,6 +1,6 @@
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, jsonInit, listen, type TestApp } from '../support/app.ts';
+import { createTestApp, jsonInit, listen, TEST_CALLER, type TestApp } from '../support/app.ts';
 import { readSse, type SseEvent, sseEvents, tokensOf } from '../support/sse.ts';
 import { recordedContent, startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
 
@@ -285,8 +285,8 @@ describe('heartbeat', () => {
   it('sends a comment line on a quiet stream, before the final event', async () => {
     const quiet = await createTestApp({ TGI_URL: tgi.url, SSE_HEARTBEAT_MS: '40', INFERENCE_FIRST_TOKEN_TIMEOUT_MS: '300' });
     try {
-      const chat = await quiet.services.chats.create({ name: 'quiet' });
-      const asked = await quiet.services.conversations.create({ chatId: chat.id, role: 'Human', message: 'hello?' });
+      const chat = await quiet.services.chats.create(TEST_CALLER, { name: 'quiet' });
+      const asked = await quiet.services.conversations.create(TEST_CALLER, { chatId: chat.id, role: 'Human', message: 'hello?' });
       tgi.script({ kind: 'no-first-token' });
       const body = await (await quiet.request(`/conversations/inference/${asked.id}`)).text();
       expect(body).toMatch(/^(: heartbeat\n\n)+id: 1\nevent: error\n/);
@@ -300,8 +300,8 @@ describe('shutdown', () => {
   it('stores running generations as incomplete, tells their listeners, and refuses new ones', async () => {
     const closing = await createTestApp({ TGI_URL: tgi.url });
     try {
-      const chat = await closing.services.chats.create({ name: 'closing' });
-      const asked = await closing.services.conversations.create({ chatId: chat.id, role: 'Human', message: 'long answer?' });
+      const chat = await closing.services.chats.create(TEST_CALLER, { name: 'closing' });
+      const asked = await closing.services.conversations.create(TEST_CALLER, { chatId: chat.id, role: 'Human', message: 'long answer?' });
       tgi.script({ kind: 'tokens', tokens: Array.from({ length: 500 }, (_, i) => `z${i} `), pacing: { intervalMs: 10 } });
       const events = sseEvents(await closing.request(`/conversations/inference/${asked.id}`));
       const first = await events.next();

@@ -5,10 +5,14 @@ import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { pino } from 'pino';
 import { type App, createApp } from '../../src/app.ts';
+import { anonymousCaller } from '../../src/auth/caller.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const TEST_BODY_LIMIT = 64 * 1024;
+
+/** Who in-process service calls act as: the anonymous owner, whose chats credential-less requests see. */
+export const TEST_CALLER = anonymousCaller('test');
 
 export interface TestApp extends App {
   database: TestDatabase;
@@ -55,6 +59,24 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     },
   };
 }
+
+/** Sends a GraphQL document as text (for tests that vary credentials or send what codegen would refuse). */
+export async function postGraphQL(
+  app: Pick<TestApp, 'request'>,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<{ data?: Record<string, any> | null; errors?: GraphQLErrorJson[]; status: number; headers: Headers }> {
+  const response = await app.request('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { ...(await response.json()), status: response.status, headers: response.headers };
+}
+
+/** `Authorization: Bearer <credential>`. */
+export const bearer = (credential: string) => ({ authorization: `Bearer ${credential}` });
 
 /** JSON request helper for the REST routes. */
 export function jsonInit(method: string, body: unknown): RequestInit {
