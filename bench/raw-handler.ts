@@ -17,7 +17,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { chatJson, conversationJson } from '../src/rest/representation.ts';
 import { CHAT_ORDER } from '../src/services/chats.ts';
 import { NEWEST_CONVERSATION_FIRST } from '../src/services/conversations.ts';
-import { ANONYMOUS_OWNER } from '../src/auth/caller.ts';
+import { ANONYMOUS_OWNER } from '../src/services/caller.ts';
 import { isUuid } from '../src/services/inputs.ts';
 import { seedChats } from './lib/seed.ts';
 

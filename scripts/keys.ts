@@ -1,7 +1,7 @@
 // `npm run keys -- <command>`: API keys managed from a shell against DATABASE_URL, as admins do through
 // GraphQL (createApiKey, revokeApiKey). The key is printed once; only its hash is stored.
 import { parseArgs } from 'node:util';
-import { ApiKeyStore } from '../src/auth/api-keys.ts';
+import { ApiKeyStore } from '../src/services/api-keys.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';

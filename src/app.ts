@@ -9,7 +9,7 @@ import type { Context as HonoContext, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { createAuthenticator } from './auth/authenticator.ts';
-import type { Caller } from './auth/caller.ts';
+import type { Caller } from './services/caller.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { pendingMigrations, readMigrations } from './db/migrate.ts';
@@ -19,10 +19,10 @@ import type { AppEnv } from './http/env.ts';
 import type { Logger } from './logger.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { type Context, schema } from './schema/index.ts';
-import { createChatModel } from './inference/model.ts';
-import { createWebSearch } from './inference/search.ts';
+import { createChatModel } from './upstream/model.ts';
+import { createWebSearch } from './upstream/search.ts';
 import { createChatEventBus } from './services/events.ts';
-import { createServices } from './services/index.ts';
+import { createServices } from './domain.ts';
 
 export interface AppDependencies {
   config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search'>;
@@ -35,6 +35,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
   const search = createWebSearch(config.search);
   const services = createServices({
     prisma: database.prisma,
+    embeddedDatabase: database.target.kind === 'pglite',
     events: createChatEventBus(),
     model: createChatModel(config.inference),
     search,
@@ -113,11 +114,11 @@ export function createApp({ config, database, logger }: AppDependencies) {
     services,
     fetch: app.fetch,
     /**
-     * Stops running generations (stored as incomplete, listeners told) before the server closes,
-     * then the searches still in flight, so that nothing keeps the process alive.
+     * Stops running generations (stored as incomplete, listeners told, within `deadlineMs`) before the
+     * database closes, then the searches still in flight, so that nothing keeps the process alive.
      */
-    shutdown: async () => {
-      await services.inference.shutdown();
+    shutdown: async (deadlineMs = config.server.shutdownTimeoutMs) => {
+      await services.replies.shutdown(deadlineMs);
       search?.close();
     },
   };

@@ -79,6 +79,11 @@ const InferenceModel = z.object({
   INFERENCE_GRACE_MS: z.coerce.number().int().nonnegative().default(10_000),
   /** How often a streaming reply's text so far is written to the database. */
   INFERENCE_SAVE_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+  /**
+   * How long a streaming reply stays claimed by the process generating it without a save: a reply whose
+   * lease lapsed (its process died) is settled as incomplete. Renewed at every save interval.
+   */
+  INFERENCE_LEASE_MS: z.coerce.number().int().positive().default(5_000),
   SSE_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
 });
 
@@ -137,6 +142,10 @@ const EnvironmentModel = z.object({
     path: ['JWT_JWKS_URL'],
     message: 'must be https:// (plain http only on a loopback host): the keys decide who is who',
   })
+  .refine((e) => e.INFERENCE_LEASE_MS >= 3 * e.INFERENCE_SAVE_INTERVAL_MS, {
+    path: ['INFERENCE_LEASE_MS'],
+    message: 'must be at least 3 × INFERENCE_SAVE_INTERVAL_MS: a lease must outlive a slow save or two',
+  })
   .refine((e) => !e.PERSISTED_OPERATIONS_ONLY || e.PERSISTED_OPERATIONS_FILE, {
     path: ['PERSISTED_OPERATIONS_FILE'],
     message: 'PERSISTED_OPERATIONS_ONLY needs PERSISTED_OPERATIONS_FILE',
@@ -169,6 +178,7 @@ export interface InferenceConfig {
   idleTimeoutMs: number;
   graceMs: number;
   saveIntervalMs: number;
+  leaseMs: number;
   heartbeatMs: number;
 }
 
@@ -245,6 +255,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleTimeoutMs: e.INFERENCE_IDLE_TIMEOUT_MS,
       graceMs: e.INFERENCE_GRACE_MS,
       saveIntervalMs: e.INFERENCE_SAVE_INTERVAL_MS,
+      leaseMs: e.INFERENCE_LEASE_MS,
       heartbeatMs: e.SSE_HEARTBEAT_MS,
     },
     search: e.SERPAPI_API_KEY

@@ -2,8 +2,8 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { AuthConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { type ApiKeyStore, sameDigest, sha256 } from './api-keys.ts';
-import { ANONYMOUS_OWNER, anonymousCaller, type Caller, ownerCaller } from './caller.ts';
+import { type ApiKeyStore, sameDigest, sha256 } from '../services/api-keys.ts';
+import { ANONYMOUS_OWNER, anonymousCaller, type Caller, ownerCaller } from '../services/caller.ts';
 
 /** The owner the bootstrap ADMIN_API_KEY stands for. */
 export const BOOTSTRAP_ADMIN = 'admin';

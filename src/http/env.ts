@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
-import type { Caller } from '../auth/caller.ts';
+import type { Caller } from '../services/caller.ts';
 
 /** What the HTTP layer knows about a request once it is authenticated. */
 export type AppEnv = {

@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import type { Chat, Conversation } from '../generated/prisma/client.ts';
-import { groundingOf, usageOf } from '../inference/events.ts';
-import type { Usage } from '../inference/model.ts';
-import { SourceModel } from '../inference/search.ts';
+import { groundingOf, usageOf } from '../replies/events.ts';
+import type { Usage } from '../upstream/model.ts';
+import { SourceModel } from '../upstream/search.ts';
 
 /** The seed API's JSON, field for field: snake_case, ISO-8601 UTC timestamps with milliseconds. */
 export const ChatJson = z

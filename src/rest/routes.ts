@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { AppError, validationFailed } from '../errors.ts';
 import type { AppEnv } from '../http/env.ts';
 import { ChatId, ChatName, Message, RoleInput, TimestampString } from '../services/inputs.ts';
-import type { Services } from '../services/index.ts';
+import type { Services } from '../domain.ts';
 import { sseResponse } from './sse.ts';
 import { ChatJson, chatJson, ConversationJson, conversationJson, ErrorJson } from './representation.ts';
 
@@ -53,11 +53,11 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
     query: z.output<typeof InferenceQuery>,
     internet: boolean,
   ): Promise<Response> => {
-    const events = await services.inference.open(id, {
+    const events = await services.replies.open(id, {
       caller: c.get('caller'),
       internet,
       regenerate: query.regenerate,
-      lastEventId: parseLastEventId(c.req.header('last-event-id') ?? query.lastEventId),
+      lastEventId: c.req.header('last-event-id') ?? query.lastEventId,
     });
     // 204 tells an EventSource that reconnected after the final event to stop reconnecting.
     if (!events) return c.body(null, 204);
@@ -67,12 +67,6 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
   rest.openapi(inferenceInternet, (c) => streamAnswer(c, c.req.valid('param').id, c.req.valid('query'), true));
 
   return rest;
-}
-
-function parseLastEventId(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (!/^\d{1,15}$/.test(value)) throw new AppError('VALIDATION_FAILED', 'Last-Event-ID must be a non-negative integer');
-  return Number(value);
 }
 
 /** Bodies are JSON; anything else is refused up front rather than read as an empty object. */

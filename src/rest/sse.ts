@@ -1,11 +1,11 @@
-import type { InferenceEvent } from '../inference/events.ts';
-import type { Listener } from '../inference/listener.ts';
+import { eventId, type InferenceEvent } from '../replies/events.ts';
+import type { Listener } from '../replies/listener.ts';
 import { conversationJson, usageJson } from './representation.ts';
 
 const encoder = new TextEncoder();
 
 /** The wire format of one event (documented in the README and the OpenAPI description). */
-export function formatEvent(event: InferenceEvent): string {
+export function formatEvent(event: InferenceEvent, replyId: string): string {
   const data =
     event.type === 'token'
       ? { text: event.text }
@@ -14,7 +14,7 @@ export function formatEvent(event: InferenceEvent): string {
         : event.type === 'done'
           ? { conversation: conversationJson(event.conversation), usage: usageJson(event.usage) }
           : { code: event.code, detail: event.detail };
-  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`;
+  return `id: ${eventId(replyId, event.position)}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 /**
@@ -37,7 +37,7 @@ export function sseResponse(events: Listener, heartbeatMs: number): Response {
       }
       // Events that queued up while this client was being written to leave as one chunk: one socket
       // write instead of one per event when the server is busy, nothing held back when it is not.
-      const text = [next.value, ...events.takeQueued()].map(formatEvent).join('');
+      const text = [next.value, ...events.takeQueued()].map((event) => formatEvent(event, events.replyId)).join('');
       controller.enqueue(encoder.encode(text));
     },
     async cancel() {

@@ -1,5 +1,5 @@
-import type { ApiKeyInfo, CreatedApiKey } from '../auth/api-keys.ts';
-import { ANONYMOUS_OWNER, requireAdmin } from '../auth/caller.ts';
+import type { ApiKeyInfo, CreatedApiKey } from '../services/api-keys.ts';
+import { ANONYMOUS_OWNER, requireAdmin } from '../services/caller.ts';
 import { builder } from './builder.ts';
 
 const ApiKeyRef = builder.objectRef<ApiKeyInfo>('ApiKey').implement({

@@ -5,8 +5,8 @@ import { DateTimeResolver } from 'graphql-scalars';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
-import type { Caller } from '../auth/caller.ts';
-import type { Services } from '../services/index.ts';
+import type { Caller } from '../services/caller.ts';
+import type { Services } from '../domain.ts';
 
 export interface Context {
   prisma: PrismaClient;

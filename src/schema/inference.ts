@@ -1,6 +1,6 @@
 import type { Conversation } from '../generated/prisma/client.ts';
-import type { InferenceEvent } from '../inference/events.ts';
-import type { Usage } from '../inference/model.ts';
+import type { InferenceEvent } from '../replies/events.ts';
+import type { Usage } from '../upstream/model.ts';
 import { builder } from './builder.ts';
 import { ConversationRef, SearchErrorRef, SourceRef, UsageRef } from './conversation.ts';
 
@@ -57,7 +57,7 @@ builder.subscriptionField('inference', (t) =>
       regenerate: t.arg.boolean({ defaultValue: false, required: true }),
     },
     subscribe: async (_root, { conversationId, internet, regenerate }, ctx) => {
-      const events = await ctx.services.inference.open(conversationId, { caller: ctx.caller, regenerate, internet });
+      const events = await ctx.services.replies.open(conversationId, { caller: ctx.caller, regenerate, internet });
       return events ?? emptyStream();
     },
     resolve: (event) => event,

@@ -1,5 +1,5 @@
 import type { Chat, Prisma, PrismaClient } from '../generated/prisma/client.ts';
-import type { Caller } from '../auth/caller.ts';
+import type { Caller } from './caller.ts';
 import { notFound } from '../errors.ts';
 import { CreateChatInput, isUuid, parseInput, UpdateChatInput } from './inputs.ts';
 import { type ChatEventBus, publishChatEvent } from './events.ts';

@@ -1,4 +1,4 @@
-import type { Caller } from '../auth/caller.ts';
+import type { Caller } from './caller.ts';
 import type { Conversation, Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { notFound } from '../errors.ts';
 import { visibleChats } from './chats.ts';

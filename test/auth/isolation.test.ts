@@ -95,7 +95,7 @@ describe('REST: Bob against Alice', () => {
       [`/conversations/inference/${chatId}`, { headers: bob }],
       [`/conversations/inference/${questionId}`, { headers: bob }],
       [`/conversations/inference/${questionId}?regenerate=true`, { headers: bob }],
-      [`/conversations/inference/${questionId}`, { headers: { ...bob, 'last-event-id': '3' } }],
+      [`/conversations/inference/${questionId}`, { headers: { ...bob, 'last-event-id': `${replyId}.3` } }],
       [`/conversations/inference_internet/${chatId}`, { headers: bob }],
       [`/conversations/inference_internet/${questionId}`, { headers: bob }],
     ];

@@ -5,7 +5,7 @@ import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { pino } from 'pino';
 import { type App, createApp } from '../../src/app.ts';
-import { anonymousCaller } from '../../src/auth/caller.ts';
+import { anonymousCaller } from '../../src/services/caller.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 

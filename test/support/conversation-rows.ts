@@ -21,6 +21,8 @@ export function conversationRows(...messages: (Partial<Conversation> & Pick<Conv
     sources: null,
     searchErrorCode: null,
     searchErrorDetail: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
     ...fields,
   }));
 }

@@ -1,7 +1,10 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 export interface SseEvent {
-  id: number;
+  /** The wire id, `<reply id>.<position>`. */
+  id: string;
+  /** The position in the reply that the id names. */
+  position: number;
   event: string;
   data: Record<string, unknown>;
 }
@@ -18,7 +21,8 @@ export async function* sseEvents(response: Response): AsyncGenerator<SseEvent> {
       parser.feed(value);
       while (pending.length > 0) {
         const message = pending.shift()!;
-        yield { id: Number(message.id), event: message.event ?? 'message', data: JSON.parse(message.data) };
+        const id = message.id ?? '';
+        yield { id, position: Number(id.split('.')[1]), event: message.event ?? 'message', data: JSON.parse(message.data) };
       }
     }
   } finally {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Conversation } from '../../src/generated/prisma/client.ts';
-import { groundedSystemPrompt, isFollowUp, searchQueryFor } from '../../src/inference/grounding.ts';
+import { groundedSystemPrompt, isFollowUp, searchQueryFor } from '../../src/replies/grounding.ts';
 import { conversationRows } from '../support/conversation-rows.ts';
 
 /** A chat's messages in order, as the history query returns them. */

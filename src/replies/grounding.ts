@@ -1,6 +1,6 @@
 import type { Conversation } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
-import { SearchError, type Source, type WebSearch } from './search.ts';
+import { SearchError, type Source, type WebSearch } from '../upstream/search.ts';
 
 /**
  * What a web search gave an internet answer: the sources, or why there are none. `query` is null only

@@ -1,9 +1,9 @@
-import type { InferenceEvent } from './events.ts';
+import { eventId, type InferenceEvent } from './events.ts';
 
 /**
- * One listener's view of a generation: an async iterator fed by `push`. A listener that falls too far
+ * One listener's view of a reply: an async iterator fed by `push`. A listener that falls too far
  * behind (a slow client) is ended with a SLOW_CONSUMER error rather than buffering without bound; an
- * SSE client resumes where it stopped with Last-Event-ID.
+ * SSE client resumes where it stopped with Last-Event-ID. `replyId` is the reply every event belongs to.
  */
 export class Listener implements AsyncIterableIterator<InferenceEvent> {
   private queue: InferenceEvent[] = [];
@@ -12,6 +12,7 @@ export class Listener implements AsyncIterableIterator<InferenceEvent> {
   private closed = false;
 
   constructor(
+    readonly replyId: string,
     private readonly maxQueued: number,
     private readonly onClose: (listener: Listener) => void = () => {},
   ) {}
@@ -22,13 +23,17 @@ export class Listener implements AsyncIterableIterator<InferenceEvent> {
       // The position the client has everything up to: the start of the first event it never got.
       const first = this.queue[0] ?? event;
       const resumeAfter =
-        first.type === 'token' ? first.id - first.text.length : first.type === 'sources' ? first.id : first.id - 1;
+        first.type === 'token'
+          ? first.position - first.text.length
+          : first.type === 'sources'
+            ? first.position
+            : first.position - 1;
       this.queue = [
         {
           type: 'error',
-          id: resumeAfter,
+          position: resumeAfter,
           code: 'SLOW_CONSUMER',
-          detail: `The client read too slowly; reconnect with Last-Event-ID ${resumeAfter} to resume`,
+          detail: `The client read too slowly; reconnect with Last-Event-ID ${eventId(this.replyId, resumeAfter)} to resume`,
         },
       ];
       this.ending = true;

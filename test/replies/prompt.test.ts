@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildPrompt } from '../../src/inference/prompt.ts';
+import { buildPrompt } from '../../src/replies/prompt.ts';
 import { conversationRows } from '../support/conversation-rows.ts';
 
 const Q1 = '00000000-0000-4000-8000-000000000000';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SearchError, sourcesOf } from '../../src/inference/search.ts';
+import { SearchError, sourcesOf } from '../../src/upstream/search.ts';
 
 const metadata = { search_metadata: { status: 'Success', google_url: 'https://www.google.com/search?q=x' } };
 

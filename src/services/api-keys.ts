@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { LRUCache } from 'lru-cache';
 import type { ApiKey, PrismaClient } from '../generated/prisma/client.ts';
 import { notFound } from '../errors.ts';
-import { isUuid, OwnerName, parseInput } from '../services/inputs.ts';
+import { isUuid, OwnerName, parseInput } from './inputs.ts';
 import { type Caller, ownerCaller } from './caller.ts';
 
 /**
