@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { bearer, createTestApp, jsonInit, postGraphQL, type TestApp } from '../support/app.ts';
@@ -166,6 +167,27 @@ describe('AUTH=required', () => {
       const response = await app.request('/chats/', { headers: bearer(await token()) });
       expect(response.status).toBe(401);
     });
+  });
+});
+
+describe('credentials in logs', () => {
+  it('never writes an access token or an Authorization header to the log', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
+    const logged = await createTestApp({ AUTH: 'required', ADMIN_API_KEY: ADMIN_KEY }, { logger });
+    try {
+      const created = await postGraphQL(logged, 'mutation { createApiKey(owner: "frank") { key } }', {}, bearer(ADMIN_KEY));
+      const key = created.data!.createApiKey.key as string;
+      await logged.request(`/conversations/inference/${crypto.randomUUID()}?access_token=${key}`);
+      await logged.request('/chats/', { headers: bearer(key) });
+      await logged.request('/chats/', { headers: bearer(`${key}x`) });
+      expect(lines.length).toBeGreaterThan(2);
+      const log = lines.join('');
+      expect(log).not.toContain(key.slice(4));
+      expect(log).not.toContain(ADMIN_KEY);
+    } finally {
+      await logged.close();
+    }
   });
 });
 
