@@ -1,5 +1,4 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
@@ -13,9 +12,16 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { pendingMigrations, readMigrations } from './db/migrate.ts';
 import { AppError } from './errors.ts';
+import { schemaDisclosure } from './graphql/disclosure.ts';
+import { limitPlugins } from './graphql/limits.ts';
+import { servedResponse } from './graphql/responses.ts';
+import { corsPolicy, pageContentSecurityPolicy, securityHeaders } from './http/browser.ts';
 import { type AppEnv, clientAddress } from './http/env.ts';
+import { requireJsonBody } from './http/json-body.ts';
+import { docsPage, graphiqlPage } from './http/pages.ts';
 import type { Logger } from './logger.ts';
 import { legacyRoutes } from './rest/routes.ts';
+import { DEFAULT_CONNECTION_SIZE } from './schema/builder.ts';
 import { type Context, schema } from './schema/index.ts';
 import { createChatModel } from './inference/model.ts';
 import { createWebSearch } from './inference/search.ts';
@@ -39,20 +45,31 @@ export function createApp({ config, database, logger }: AppDependencies) {
     inference: config.inference,
     logger,
   });
+  const graphiql = graphiqlPage();
+  const docs = docsPage();
   const yoga = createYoga<{ caller: Caller }, Context>({
     schema,
     // The caller comes from the HTTP layer's authentication (yoga.fetch's server context).
     context: ({ caller }) => ({ prisma: database.prisma, services, caller }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    graphiql: config.graphql.graphiql,
+    // The page whose inline scripts its Content-Security-Policy allows.
+    renderGraphiQL: () => graphiql.html,
+    // CORS is the app's (corsPolicy, one policy for every route); no file uploads.
+    cors: false,
+    multipart: false,
     // The body limit is the app's (limitBody, before any route). Yoga's own reads Request.body, which
     // turns @hono/node-server's direct body read into a web stream: 30–40 % of GraphQL POST throughput.
     maxRequestBodySize: false,
     logging: logger.child({ component: 'graphql' }),
-    maskedErrors: { maskError: maskGraphQLError },
+    // isDev would add the original error's message and stack to the response when NODE_ENV=development.
+    maskedErrors: { maskError: maskGraphQLError, isDev: false },
     // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; the
     // plugin adds the "single connection" mode on /graphql/stream.
     plugins: [
+      ...limitPlugins(config.graphql.limits, DEFAULT_CONNECTION_SIZE),
+      ...schemaDisclosure(config.graphql),
       subscriptionErrorsInStream,
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       ...persistedOperations(config.graphql),
@@ -68,6 +85,8 @@ export function createApp({ config, database, logger }: AppDependencies) {
       'request',
     );
   });
+  app.use('*', corsPolicy(config.server.corsOrigins));
+  app.use('*', securityHeaders());
   app.use('*', limitBody(config.server.bodyLimitBytes));
   app.use('*', async (c, next) => {
     c.set('caller', anonymousCaller(clientAddress(c)));
@@ -87,8 +106,14 @@ export function createApp({ config, database, logger }: AppDependencies) {
     return c.json({ status: 'ok' });
   });
 
-  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, { caller: c.get('caller') }));
-  app.on(['GET', 'POST', 'PUT', 'DELETE'], '/graphql/stream', (c) => yoga.fetch(c.req.raw, { caller: c.get('caller') }));
+  const serveGraphQL = async (c: HonoContext<AppEnv>) => servedResponse(await yoga.fetch(c.req.raw, { caller: c.get('caller') }));
+  // Only JSON POSTs (CSRF: see requireJsonBody), on /graphql and /graphql/stream. GET stays open to
+  // EventSource subscriptions, which cannot send a header proving they are not cross-site; Yoga
+  // refuses mutations over GET.
+  app.use('/graphql/*', requireJsonBody(['POST']));
+  app.use('/graphql', pageContentSecurityPolicy(graphiql.contentSecurityPolicy));
+  app.on(['GET', 'POST'], '/graphql', serveGraphQL);
+  app.on(['GET', 'POST', 'PUT', 'DELETE'], '/graphql/stream', serveGraphQL);
 
   app.route('/', legacyRoutes(services, { heartbeatMs: config.inference.heartbeatMs }));
   app.doc31('/openapi.json', {
@@ -101,7 +126,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
         'Errors are `{"detail", "code"}` with the HTTP status listed per route.',
     },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'chat-gateway REST API' }));
+  app.get('/docs', pageContentSecurityPolicy(docs.contentSecurityPolicy), (c) => c.html(docs.html));
 
   app.notFound((c) => c.json({ detail: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));
   app.onError((error, c) => errorResponse(error, c, logger));
@@ -142,14 +167,21 @@ function limitBody(maxSize: number): MiddlewareHandler {
   };
 }
 
+/** An error as its face shows it: GraphQL's `{"errors": […]}` on the GraphQL endpoints, REST's `{"detail", "code"}` elsewhere. */
 function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {
-  if (error instanceof AppError) return c.json(error.restBody(), error.status as 400, error.headers);
+  const appError = asAppError(error, c, logger);
+  const graphqlFace = c.req.path === '/graphql' || c.req.path.startsWith('/graphql/');
+  return c.json(graphqlFace ? appError.graphqlBody() : appError.restBody(), appError.status as 400, appError.headers);
+}
+
+function asAppError(error: Error, c: HonoContext, logger: Logger): AppError {
+  if (error instanceof AppError) return error;
   if (error instanceof HTTPException && error.status === 400) {
     // Hono's JSON validator: the body is not JSON at all.
-    return c.json({ detail: `Malformed JSON body: ${error.message}`, code: 'BAD_REQUEST' }, 400);
+    return new AppError('BAD_REQUEST', `Malformed JSON body: ${error.message}`);
   }
   logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
-  return c.json({ detail: 'Internal server error', code: 'INTERNAL_SERVER_ERROR' }, 500);
+  return new AppError('INTERNAL_SERVER_ERROR', 'Internal server error');
 }
 
 /**

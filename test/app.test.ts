@@ -66,7 +66,7 @@ describe('service endpoints', () => {
       body: JSON.stringify({ query: `{ __typename }${' '.repeat(128 * 1024)}` }),
     });
     expect(response.status).toBe(413);
-    expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
   });
 
   it.each([
@@ -87,7 +87,9 @@ describe('service endpoints', () => {
         ...init,
       });
       expect(response.status).toBe(413);
-      expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      // Each face shapes its errors: GraphQL's `errors[].extensions.code`, REST's `code`.
+      const refusal = await response.json();
+      expect(path === '/graphql' ? refusal.errors[0].extensions : refusal).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
       expect(await app.database.prisma.chat.count({ where: { name: { startsWith: 'xxx' } } })).toBe(0);
     } finally {
       await server.close();
