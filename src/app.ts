@@ -1,5 +1,4 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
@@ -14,10 +13,17 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { pendingMigrations, readMigrations } from './db/migrate.ts';
 import { AppError } from './errors.ts';
+import { schemaDisclosure } from './graphql/disclosure.ts';
+import { limitPlugins } from './graphql/limits.ts';
+import { servedResponse } from './graphql/responses.ts';
 import { authenticate } from './http/authenticate.ts';
+import { corsPolicy, pageContentSecurityPolicy, securityHeaders } from './http/browser.ts';
 import type { AppEnv } from './http/env.ts';
+import { requireJsonBody } from './http/json-body.ts';
+import { docsPage, graphiqlPage } from './http/pages.ts';
 import type { Logger } from './logger.ts';
 import { legacyRoutes } from './rest/routes.ts';
+import { DEFAULT_CONNECTION_SIZE } from './schema/builder.ts';
 import { type Context, schema } from './schema/index.ts';
 import { createChatModel } from './upstream/model.ts';
 import { createWebSearch } from './upstream/search.ts';
@@ -44,20 +50,31 @@ export function createApp({ config, database, logger }: AppDependencies) {
     logger,
   });
   const authenticator = createAuthenticator(config.auth, services.apiKeys, logger.child({ component: 'auth' }));
+  const graphiql = graphiqlPage();
+  const docs = docsPage();
   const yoga = createYoga<{ caller: Caller }, Context>({
     schema,
     // The caller comes from the HTTP layer's authentication (yoga.fetch's server context).
     context: ({ caller }) => ({ prisma: database.prisma, services, caller }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    graphiql: config.graphql.graphiql,
+    // The page whose inline scripts its Content-Security-Policy allows.
+    renderGraphiQL: () => graphiql.html,
+    // CORS is the app's (corsPolicy, one policy for every route); no file uploads.
+    cors: false,
+    multipart: false,
     // The body limit is the app's (limitBody, before any route). Yoga's own reads Request.body, which
     // turns @hono/node-server's direct body read into a web stream: 30–40 % of GraphQL POST throughput.
     maxRequestBodySize: false,
     logging: logger.child({ component: 'graphql' }),
-    maskedErrors: { maskError: maskGraphQLError },
+    // isDev would add the original error's message and stack to the response when NODE_ENV=development.
+    maskedErrors: { maskError: maskGraphQLError, isDev: false },
     // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; the
     // plugin adds the "single connection" mode on /graphql/stream.
     plugins: [
+      ...limitPlugins(config.graphql.limits, DEFAULT_CONNECTION_SIZE),
+      ...schemaDisclosure(config.graphql),
       subscriptionErrorsInStream,
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       ...persistedOperations(config.graphql),
@@ -73,6 +90,8 @@ export function createApp({ config, database, logger }: AppDependencies) {
       'request',
     );
   });
+  app.use('*', corsPolicy(config.server.corsOrigins));
+  app.use('*', securityHeaders());
   app.use('*', limitBody(config.server.bodyLimitBytes));
   app.use('*', authenticate(authenticator, { trustedProxyHops: config.server.trustedProxyHops }));
 
@@ -89,8 +108,14 @@ export function createApp({ config, database, logger }: AppDependencies) {
     return c.json({ status: 'ok' });
   });
 
-  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, { caller: c.get('caller') }));
-  app.on(['GET', 'POST', 'PUT', 'DELETE'], '/graphql/stream', (c) => yoga.fetch(c.req.raw, { caller: c.get('caller') }));
+  const serveGraphQL = async (c: HonoContext<AppEnv>) => servedResponse(await yoga.fetch(c.req.raw, { caller: c.get('caller') }));
+  // Only JSON POSTs (CSRF: see requireJsonBody), on /graphql and /graphql/stream. GET stays open to
+  // EventSource subscriptions, which cannot send a header proving they are not cross-site; Yoga
+  // refuses mutations over GET.
+  app.use('/graphql/*', requireJsonBody(['POST']));
+  app.use('/graphql', pageContentSecurityPolicy(graphiql.contentSecurityPolicy));
+  app.on(['GET', 'POST'], '/graphql', serveGraphQL);
+  app.on(['GET', 'POST', 'PUT', 'DELETE'], '/graphql/stream', serveGraphQL);
 
   app.route('/', legacyRoutes(services, { heartbeatMs: config.inference.heartbeatMs }));
   app.doc31('/openapi.json', {
@@ -103,7 +128,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
         'Errors are `{"detail", "code"}` with the HTTP status listed per route.',
     },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'chat-gateway REST API' }));
+  app.get('/docs', pageContentSecurityPolicy(docs.contentSecurityPolicy), (c) => c.html(docs.html));
 
   app.notFound((c) => c.json({ detail: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));
   app.onError((error, c) => errorResponse(error, c, logger));
@@ -144,18 +169,21 @@ function limitBody(maxSize: number): MiddlewareHandler {
   };
 }
 
+/** An error as its face shows it: GraphQL's `{"errors": […]}` on the GraphQL endpoints, REST's `{"detail", "code"}` elsewhere. */
 function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {
-  if (error instanceof AppError) {
-    // Refused before Yoga saw the request (authentication, limits): GraphQL clients still read `errors`.
-    const body = c.req.path.startsWith('/graphql') ? { errors: [{ message: error.message, extensions: { code: error.code } }] } : error.restBody();
-    return c.json(body, error.status as 400, error.headers);
-  }
+  const appError = asAppError(error, c, logger);
+  const graphqlFace = c.req.path === '/graphql' || c.req.path.startsWith('/graphql/');
+  return c.json(graphqlFace ? appError.graphqlBody() : appError.restBody(), appError.status as 400, appError.headers);
+}
+
+function asAppError(error: Error, c: HonoContext, logger: Logger): AppError {
+  if (error instanceof AppError) return error;
   if (error instanceof HTTPException && error.status === 400) {
     // Hono's JSON validator: the body is not JSON at all.
-    return c.json({ detail: `Malformed JSON body: ${error.message}`, code: 'BAD_REQUEST' }, 400);
+    return new AppError('BAD_REQUEST', `Malformed JSON body: ${error.message}`);
   }
   logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
-  return c.json({ detail: 'Internal server error', code: 'INTERNAL_SERVER_ERROR' }, 500);
+  return new AppError('INTERNAL_SERVER_ERROR', 'Internal server error');
 }
 
 /**

@@ -12,6 +12,31 @@ const ServerModel = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
   /** How long `main` waits for open requests and streams on SIGTERM before closing anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Longest time to receive a whole request, headers and body (408 and the connection closed beyond).
+   * Responses are not bounded: a stream may last for hours.
+   */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Longest time to receive a request's headers (at most REQUEST_TIMEOUT_MS). */
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** How long an idle keep-alive connection stays open between requests; behind a load balancer, above its idle timeout. */
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /**
+   * The browser origins allowed to call the API cross-origin, comma-separated and exact
+   * (`https://app.example.com,http://localhost:5173`); none by default.
+   */
+  CORS_ORIGINS: z
+    .string()
+    .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().refine(
+          (origin) => !origin.includes('*') && URL.canParse(origin) && new URL(origin).origin === origin,
+          { error: (issue) => `${JSON.stringify(issue.input)} is not an origin (scheme://host[:port], no path, no wildcard)` },
+        ),
+      ),
+    )
+    .default([]),
 });
 
 const AuthModel = z.object({
@@ -46,6 +71,23 @@ const GraphQLModel = z.object({
   PERSISTED_OPERATIONS_FILE: z.string().optional(),
   /** Refuse any operation that is not in PERSISTED_OPERATIONS_FILE (trusted documents only). */
   PERSISTED_OPERATIONS_ONLY: z.stringbool().default(false),
+  /** Deepest field nesting of an operation (fragments add no depth; introspection's `__schema` is not counted). */
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(10),
+  /**
+   * Most fields an answer may hold: every field counts 1, times the page size (`first`/`last`, else
+   * the default 20) of each connection above it.
+   */
+  GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(100_000),
+  /** Most aliases in an operation (`__typename` aliases are free). */
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().nonnegative().default(15),
+  /** Most lexical tokens in a document; checked while parsing, so a huge document is refused early. */
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().positive().default(1_000),
+  /** Most directives (`@include`, `@skip`…) in an operation. */
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().nonnegative().default(50),
+  /** Schema introspection, and "Did you mean…" suggestions in errors; default: on unless NODE_ENV=production. */
+  GRAPHQL_INTROSPECTION: z.stringbool().optional(),
+  /** The GraphiQL page at /graphql for browsers; default: on unless NODE_ENV=production. */
+  GRAPHIQL: z.stringbool().optional(),
 });
 
 const DatabaseModel = z.object({
@@ -113,6 +155,11 @@ const SearchModel = z.object({
   SEARCH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 
+const RuntimeModel = z.object({
+  /** `production` turns off what helps development and helps attackers too (introspection, GraphiQL). */
+  NODE_ENV: z.string().default('development'),
+});
+
 const LogModel = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -124,6 +171,7 @@ const EnvironmentModel = z.object({
   ...DatabaseModel.shape,
   ...InferenceModel.shape,
   ...SearchModel.shape,
+  ...RuntimeModel.shape,
   ...LogModel.shape,
 })
   .refine((e) => !e.HF_MODEL || e.TGI_URL || e.HF_TOKEN, {
@@ -149,22 +197,52 @@ const EnvironmentModel = z.object({
   .refine((e) => !e.PERSISTED_OPERATIONS_ONLY || e.PERSISTED_OPERATIONS_FILE, {
     path: ['PERSISTED_OPERATIONS_FILE'],
     message: 'PERSISTED_OPERATIONS_ONLY needs PERSISTED_OPERATIONS_FILE',
+  })
+  // Node's HTTP server refuses to start otherwise.
+  .refine((e) => e.HEADERS_TIMEOUT_MS <= e.REQUEST_TIMEOUT_MS, {
+    path: ['HEADERS_TIMEOUT_MS'],
+    message: 'must not exceed REQUEST_TIMEOUT_MS',
   });
 
 export type Environment = z.infer<typeof EnvironmentModel>;
 
 export interface Config {
-  server: { host: string; port: number; bodyLimitBytes: number; shutdownTimeoutMs: number; trustedProxyHops: number };
+  server: ServerConfig;
   auth: AuthConfig;
   graphql: {
     /** Persisted operations by hash; null when none are configured. */
     persistedOperations: ReadonlyMap<string, string> | null;
     persistedOperationsOnly: boolean;
+    limits: GraphQLLimits;
+    /** Introspection and "Did you mean…" suggestions. */
+    introspection: boolean;
+    graphiql: boolean;
   };
   database: { url: string; migrateOnStart: boolean; poolSize: number };
   inference: InferenceConfig;
   search: SearchConfig | null;
   log: { level: Environment['LOG_LEVEL'] };
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Exact origins allowed cross-origin; empty: none. */
+  corsOrigins: readonly string[];
+  trustedProxyHops: number;
+}
+
+export interface GraphQLLimits {
+  depth: number;
+  cost: number;
+  aliases: number;
+  tokens: number;
+  directives: number;
 }
 
 export interface InferenceConfig {
@@ -225,6 +303,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.PORT,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      corsOrigins: e.CORS_ORIGINS,
       trustedProxyHops: e.TRUSTED_PROXY_HOPS,
     },
     auth: {
@@ -239,6 +321,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphql: {
       persistedOperations: e.PERSISTED_OPERATIONS_FILE ? readPersistedOperations(e.PERSISTED_OPERATIONS_FILE) : null,
       persistedOperationsOnly: e.PERSISTED_OPERATIONS_ONLY,
+      limits: {
+        depth: e.GRAPHQL_MAX_DEPTH,
+        cost: e.GRAPHQL_MAX_COST,
+        aliases: e.GRAPHQL_MAX_ALIASES,
+        tokens: e.GRAPHQL_MAX_TOKENS,
+        directives: e.GRAPHQL_MAX_DIRECTIVES,
+      },
+      introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+      graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
     },
     database: { url: e.DATABASE_URL, migrateOnStart: e.MIGRATE_ON_START, poolSize: e.DATABASE_POOL_SIZE },
     inference: {

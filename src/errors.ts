@@ -4,10 +4,13 @@ import type { z } from 'zod';
 /** Every failure a client can see, with the HTTP status both faces (GraphQL and REST) answer with. */
 export const ERROR_STATUS = {
   BAD_REQUEST: 400,
+  /** A GraphQL operation beyond a limit of depth, cost, aliases, tokens or directives. */
+  QUERY_TOO_COMPLEX: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  NOT_ACCEPTABLE: 406,
   REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -46,6 +49,17 @@ export class AppError extends GraphQLError {
   restBody() {
     return { detail: this.message, code: this.code };
   }
+
+  /** The GraphQL face of an error refused before any operation ran (a request error of GraphQL over HTTP). */
+  graphqlBody() {
+    return { errors: [{ message: this.message, extensions: { code: this.code } }] };
+  }
+}
+
+/** The code for an HTTP status set by a library rather than by us. */
+export function codeForStatus(status: number): ErrorCode {
+  const known = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((code) => ERROR_STATUS[code] === status);
+  return known ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
 }
 
 function asError(cause: unknown): Error | undefined {

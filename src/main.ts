@@ -1,9 +1,8 @@
-import { serve } from '@hono/node-server';
-import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import { startServer } from './http/server.ts';
 import { createLogger } from './logger.ts';
 
 async function main() {
@@ -15,9 +14,9 @@ async function main() {
     logger.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
   }
   const { fetch, shutdown: stopGenerations } = createApp({ config, database, logger });
-  const server = serve({ fetch, hostname: config.server.host, port: config.server.port }, (info) => {
+  const server = startServer(fetch, config.server, (info) => {
     logger.info({ url: `http://${config.server.host}:${info.port}`, store: database.target.kind }, 'listening');
-  }) as Server;
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -87,9 +87,9 @@ describe('service endpoints', () => {
         ...init,
       });
       expect(response.status).toBe(413);
-      // Each face's own error shape: GraphQL clients read `errors`.
-      const code = path === '/graphql' ? { errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] } : { code: 'PAYLOAD_TOO_LARGE' };
-      expect(await response.json()).toMatchObject(code);
+      // Each face shapes its errors: GraphQL's `errors[].extensions.code`, REST's `code`.
+      const refusal = await response.json();
+      expect(path === '/graphql' ? refusal.errors[0].extensions : refusal).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
       expect(await app.database.prisma.chat.count({ where: { name: { startsWith: 'xxx' } } })).toBe(0);
     } finally {
       await server.close();

@@ -69,3 +69,39 @@ describe('web search (SerpAPI)', () => {
     },
   );
 });
+
+describe('exposure settings', () => {
+  it('has defaults: no cross-origin caller, bounded request reading, GraphQL limits', () => {
+    const { server, graphql } = loadConfig({});
+    expect(server).toMatchObject({ corsOrigins: [], requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 });
+    expect(graphql.limits).toEqual({ depth: 10, cost: 100_000, aliases: 15, tokens: 1_000, directives: 50 });
+  });
+
+  it('reads CORS_ORIGINS as a comma-separated list of exact origins', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).server.corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+  });
+
+  it.each(['*', 'https://*.example.com', 'https://app.example.com/', 'https://app.example.com/path', 'null', 'app.example.com'])(
+    'refuses CORS_ORIGINS=%s',
+    (origins) => {
+      expect(() => loadConfig({ CORS_ORIGINS: origins })).toThrow(/CORS_ORIGINS.*is not an origin/);
+    },
+  );
+
+  it('refuses HEADERS_TIMEOUT_MS above REQUEST_TIMEOUT_MS', () => {
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '6000' })).toThrow(/HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS/);
+  });
+
+  it.each([
+    [{}, true],
+    [{ NODE_ENV: 'development' }, true],
+    [{ NODE_ENV: 'production' }, false],
+    [{ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', GRAPHIQL: 'true' }, true],
+    [{ NODE_ENV: 'development', GRAPHQL_INTROSPECTION: 'false', GRAPHIQL: 'false' }, false],
+  ])('turns introspection and GraphiQL on or off from NODE_ENV unless set: %o', (env, on) => {
+    expect(loadConfig(env).graphql).toMatchObject({ introspection: on, graphiql: on });
+  });
+});

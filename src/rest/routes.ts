@@ -1,7 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context, MiddlewareHandler } from 'hono';
-import { AppError, validationFailed } from '../errors.ts';
+import type { Context } from 'hono';
+import { validationFailed } from '../errors.ts';
 import type { AppEnv } from '../http/env.ts';
+import { requireJsonBody } from '../http/json-body.ts';
 import { ChatId, ChatName, Message, RoleInput, TimestampString } from '../services/inputs.ts';
 import type { Services } from '../domain.ts';
 import { sseResponse } from './sse.ts';
@@ -19,7 +20,7 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
     },
   });
 
-  rest.use('*', requireJsonBody);
+  rest.use('*', requireJsonBody(['POST', 'PUT']));
 
   const allChats = async (c: Context<AppEnv>) => c.json((await services.chats.list(c.get('caller'))).map(chatJson), 200);
   rest.openapi(listChats, allChats);
@@ -69,16 +70,6 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
   return rest;
 }
 
-/** Bodies are JSON; anything else is refused up front rather than read as an empty object. */
-const requireJsonBody: MiddlewareHandler = async (c, next) => {
-  if (c.req.method === 'POST' || c.req.method === 'PUT') {
-    const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
-    if (!/^application\/([\w.-]+\+)?json$/.test(type)) {
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
-    }
-  }
-  await next();
-};
 
 const IdParam = z.object({
   id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '3fa85f64-5717-4562-b3fc-2c963f66afa6' }),

@@ -14,6 +14,9 @@ export interface Context {
   caller: Caller;
 }
 
+/** Items of a connection page when the query gives neither `first` nor `last`. */
+export const DEFAULT_CONNECTION_SIZE = 20;
+
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
@@ -26,7 +29,7 @@ export const builder = new SchemaBuilder<{
     client: (ctx) => ctx.prisma,
     dmmf: getDatamodel(),
     exposeDescriptions: true,
-    defaultConnectionSize: 20,
+    defaultConnectionSize: DEFAULT_CONNECTION_SIZE,
     maxConnectionSize: 100,
   },
   relay: {
