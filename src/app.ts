@@ -15,6 +15,8 @@ import { pendingMigrations, readMigrations } from './db/migrate.ts';
 import { AppError } from './errors.ts';
 import { type AppEnv, clientAddress } from './http/env.ts';
 import type { Logger } from './logger.ts';
+import { limitRequests } from './limits/http.ts';
+import { Limits } from './limits/limits.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { type Context, schema } from './schema/index.ts';
 import { createChatModel } from './inference/model.ts';
@@ -23,7 +25,7 @@ import { createChatEventBus } from './services/events.ts';
 import { createServices } from './services/index.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'server' | 'graphql' | 'inference' | 'search'>;
+  config: Pick<Config, 'server' | 'graphql' | 'inference' | 'search' | 'limits'>;
   database: Database;
   logger: Logger;
 }
@@ -31,12 +33,14 @@ export interface AppDependencies {
 /** Builds the whole HTTP surface without listening: tests call `app.fetch` directly. */
 export function createApp({ config, database, logger }: AppDependencies) {
   const search = createWebSearch(config.search);
+  const limits = new Limits(config.limits, logger.child({ component: 'limits' }));
   const services = createServices({
     prisma: database.prisma,
     events: createChatEventBus(),
     model: createChatModel(config.inference),
     search,
     inference: config.inference,
+    limits,
     logger,
   });
   const yoga = createYoga<{ caller: Caller }, Context>({
@@ -73,6 +77,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     c.set('caller', anonymousCaller(clientAddress(c)));
     await next();
   });
+  app.use('*', limitRequests(limits));
 
   // Ready means: the database answers and every migration shipped with this build is applied.
   const shippedMigrations = readMigrations();
@@ -98,7 +103,8 @@ export function createApp({ config, database, logger }: AppDependencies) {
       version: '1.0.0',
       description:
         'The chat API of the original seed document, kept for legacy clients. GraphQL at /graphql is the primary API. ' +
-        'Errors are `{"detail", "code"}` with the HTTP status listed per route.',
+        'Errors are `{"detail", "code"}` with the HTTP status listed per route. Any route may also answer 429 ' +
+        '`RATE_LIMITED` (per-client limits), with `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset` headers.',
     },
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'chat-gateway REST API' }));

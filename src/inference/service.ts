@@ -2,6 +2,7 @@ import type { Caller } from '../auth/caller.ts';
 import type { InferenceConfig } from '../config.ts';
 import { type Conversation, Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import { AppError } from '../errors.ts';
+import type { Limits } from '../limits/limits.ts';
 import type { Logger } from '../logger.ts';
 import { CONVERSATION_ORDER, NEWEST_CONVERSATION_FIRST } from '../services/conversations.ts';
 import { type ChatEventBus, publishChatEvent } from '../services/events.ts';
@@ -47,6 +48,7 @@ export class InferenceService {
       search: WebSearch | null;
       config: InferenceConfig;
       events: ChatEventBus;
+      limits: Limits;
       logger: Logger;
     },
   ) {
@@ -94,7 +96,7 @@ export class InferenceService {
   /**
    * The events answering `id` (a Human message, or a chat meaning its latest Human message), or
    * null when the listener already has them all (it reconnected after the final event). Every
-   * refusal happens here, before any event: 503, 404, 422, 409.
+   * refusal happens here, before any event: 503, 429, 404, 422, 409.
    */
   async open(id: string, options: OpenOptions): Promise<Listener | null> {
     const { model, search } = this.deps;
@@ -106,6 +108,23 @@ export class InferenceService {
     if (internet && !search) {
       throw new AppError('SERVICE_UNAVAILABLE', 'Web search is not configured on this gateway: set SERPAPI_API_KEY');
     }
+    // The stream holds one of the caller's slots until it ends or its client leaves; a refusal frees it at once.
+    const release = await this.deps.limits.openStream(options.caller);
+    try {
+      const listener = await this.listen(id, options, model);
+      if (listener) listener.onClosed(release);
+      else release();
+      return listener;
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** open's work once the stream slot is held. */
+  private async listen(id: string, options: OpenOptions, model: ChatModel): Promise<Listener | null> {
+    const { search, limits } = this.deps;
+    const internet = options.internet ?? false;
     const { replies, ...question } = await this.question(id, internet);
     // Plain and internet answers to one message are separate replies, each with its own single flight.
     const key = `${question.id}:${internet ? 'internet' : 'plain'}`;
@@ -130,7 +149,17 @@ export class InferenceService {
       if (latest.status === 'complete' || options.lastEventId !== undefined) return replay(latest, after);
     }
     const concurrent = this.running.get(key);
-    return concurrent ? concurrent.listen(after) : this.start(key, question, model, internet ? search : null).listen(0);
+    if (concurrent) return concurrent.listen(after);
+    // Counted before the reply row is stored, so that a refused start leaves nothing behind.
+    const uncount = await limits.countGenerationStart(options.caller, { internet });
+    const startedMeanwhile = this.running.get(key);
+    if (startedMeanwhile) {
+      uncount();
+      return startedMeanwhile.listen(after);
+    }
+    const generation = this.start(key, question, model, internet ? search : null);
+    void generation.finished.then((reply) => limits.chargeCompletion(options.caller, reply));
+    return generation.listen(0);
   }
 
   /** A new listener of the generation running under `key`, unless none is (or it is ending). */

@@ -53,6 +53,11 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
     query: z.output<typeof InferenceQuery>,
     internet: boolean,
   ): Promise<Response> => {
+    // Hono answers HEAD with the GET handler's headers: it would start (and pay for) a generation
+    // whose stream nobody reads, holding a stream slot for good.
+    if (c.req.method === 'HEAD') {
+      throw new AppError('METHOD_NOT_ALLOWED', 'An inference stream is opened with GET, not HEAD', { headers: { Allow: 'GET' } });
+    }
     const events = await services.inference.open(id, {
       caller: c.get('caller'),
       internet,
@@ -197,6 +202,11 @@ const sseResponses = {
   404: json(ErrorJson, 'No such conversation, or a chat with no Human message'),
   409: json(ErrorJson, 'Another instance is generating this reply'),
   422: json(ErrorJson, 'The id is an Assistant message, or Last-Event-ID is not a number'),
+  429: json(
+    ErrorJson,
+    "A limit of the caller's is reached (open streams, generations started per minute, completion tokens or web " +
+      'searches per day): the detail names it; Retry-After and RateLimit-* tell when to retry',
+  ),
   503: json(ErrorJson, 'No model server configured (or, for internet answers, no SERPAPI_API_KEY)'),
 };
 

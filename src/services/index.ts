@@ -3,6 +3,7 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { ChatModel } from '../inference/model.ts';
 import type { WebSearch } from '../inference/search.ts';
 import { InferenceService } from '../inference/service.ts';
+import type { Limits } from '../limits/limits.ts';
 import type { Logger } from '../logger.ts';
 import { ChatService } from './chats.ts';
 import { ConversationService } from './conversations.ts';
@@ -14,6 +15,7 @@ export interface Services {
   conversations: ConversationService;
   inference: InferenceService;
   events: ChatEventBus;
+  limits: Limits;
 }
 
 export interface ServiceDependencies {
@@ -22,10 +24,11 @@ export interface ServiceDependencies {
   model: ChatModel | null;
   search: WebSearch | null;
   inference: InferenceConfig;
+  limits: Limits;
   logger: Logger;
 }
 
-export function createServices({ prisma, events, model, search, inference, logger }: ServiceDependencies): Services {
+export function createServices({ prisma, events, model, search, inference, limits, logger }: ServiceDependencies): Services {
   return {
     chats: new ChatService(prisma, events),
     conversations: new ConversationService(prisma, events),
@@ -35,8 +38,10 @@ export function createServices({ prisma, events, model, search, inference, logge
       search,
       config: inference,
       events,
+      limits,
       logger: logger.child({ component: 'inference' }),
     }),
     events,
+    limits,
   };
 }
