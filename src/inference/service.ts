@@ -37,6 +37,8 @@ export interface OpenOptions {
  */
 export class InferenceService {
   private readonly running = new Map<string, Generation>();
+  /** Generation starts being counted against their caller's limits, by the same key as `running`. */
+  private readonly starting = new Map<string, Promise<Generation>>();
   private closing = false;
   private readonly saver: NodeJS.Timeout;
   private saving: Promise<void> | undefined;
@@ -150,16 +152,40 @@ export class InferenceService {
     }
     const concurrent = this.running.get(key);
     if (concurrent) return concurrent.listen(after);
-    // Counted before the reply row is stored, so that a refused start leaves nothing behind.
-    const uncount = await limits.countGenerationStart(options.caller, { internet });
-    const startedMeanwhile = this.running.get(key);
-    if (startedMeanwhile) {
-      uncount();
-      return startedMeanwhile.listen(after);
-    }
-    const generation = this.start(key, question, model, internet ? search : null);
+    const { generation, startedHere } = await this.startCounted(key, options, () =>
+      this.start(key, question, model, internet ? search : null),
+    );
+    if (!startedHere) return generation.listen(after);
     void generation.finished.then((reply) => limits.chargeCompletion(options.caller, reply));
     return generation.listen(0);
+  }
+
+  /**
+   * Starts the generation of `key` once the caller's limits have counted it (RATE_LIMITED before
+   * anything is stored otherwise). A request for the same reply arriving while that count is under
+   * way (a double click on regenerate) waits for it, then joins the generation uncounted, or is
+   * counted itself if the first was refused.
+   */
+  private async startCounted(
+    key: string,
+    options: OpenOptions,
+    start: () => Generation,
+  ): Promise<{ generation: Generation; startedHere: boolean }> {
+    for (let pending = this.starting.get(key); pending; pending = this.starting.get(key)) {
+      await pending.catch(() => undefined);
+      const started = this.running.get(key);
+      if (started) return { generation: started, startedHere: false };
+    }
+    const starting = (async () => {
+      try {
+        await this.deps.limits.countGenerationStart(options.caller, { internet: options.internet ?? false });
+        return start();
+      } finally {
+        this.starting.delete(key);
+      }
+    })();
+    this.starting.set(key, starting);
+    return { generation: await starting, startedHere: true };
   }
 
   /** A new listener of the generation running under `key`, unless none is (or it is ending). */

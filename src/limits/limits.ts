@@ -95,31 +95,24 @@ export class Limits {
 
   /**
    * Counts a generation about to start, and the web search of an internet answer, once the day's
-   * completion tokens are not spent yet (RATE_LIMITED otherwise, counting nothing). The function
-   * returned takes the counts back, for a generation that did not start after all.
+   * completion tokens are not spent yet; RATE_LIMITED otherwise, counting nothing.
    */
-  async countGenerationStart(caller: Caller, { internet }: { internet: boolean }): Promise<() => void> {
-    if (this.exempt(caller)) return () => {};
+  async countGenerationStart(caller: Caller, { internet }: { internet: boolean }): Promise<void> {
+    if (this.exempt(caller)) return;
     const key = caller.limitKey;
     if (this.completionTokens) {
       const spent = await this.completionTokens.counter.get(key);
       if (spent && spent.consumedPoints >= this.completionTokens.points) throw refusal(this.completionTokens, spent);
     }
-    const counted: WindowLimit[] = [];
-    const undo = () => {
-      for (const limit of counted.splice(0)) this.settle(limit.counter.reward(key), 'taking back a count');
-    };
+    if (this.generations) await consume(this.generations, key);
+    if (!internet || !this.searches) return;
     try {
-      for (const limit of [this.generations, internet ? this.searches : null]) {
-        if (!limit) continue;
-        await consume(limit, key);
-        counted.push(limit);
-      }
+      await consume(this.searches, key);
     } catch (error) {
-      undo();
+      // Refused for its search: the start it would have been is not counted either.
+      if (this.generations) void this.settle(this.generations.counter.reward(key), 'taking back a generation start');
       throw error;
     }
-    return undo;
   }
 
   /** Charges the completion tokens of a finished generation to the caller who started it. Never fails. */

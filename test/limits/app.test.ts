@@ -202,6 +202,20 @@ describe('generation starts per minute', () => {
     expect(tgi.requests.length - before).toBe(1);
     await expectRefused(await infer(joined, asked, '?regenerate=true'), 1, /1 generations started per minute/);
   });
+
+  it('two regenerate calls at once start one generation, counted once', async () => {
+    const twice = await gateway({ LIMIT_GENERATIONS_PER_MINUTE: '2' });
+    const asked = await question(twice);
+    await readSse(await infer(twice, asked));
+    const before = tgi.requests.length;
+    tgi.script({ kind: 'tokens', tokens: ['Once', ' more.'], pacing: { intervalMs: 10 } });
+    const both = await Promise.all([infer(twice, asked, '?regenerate=true'), infer(twice, asked, '?regenerate=true')]);
+    expect(both.map((response) => response.status)).toEqual([200, 200]);
+    for (const events of await Promise.all(both.map(readSse))) expect(tokensOf(events)).toBe('Once more.');
+    expect(tgi.requests.length - before).toBe(1);
+    expect(await replies(twice, asked)).toBe(2);
+    await expectRefused(await infer(twice, asked, '?regenerate=true'), 2, /2 generations started per minute/);
+  });
 });
 
 describe('concurrent streams', () => {
