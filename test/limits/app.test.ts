@@ -81,18 +81,16 @@ async function expectRefused(response: Response, limit: number, detail: RegExp) 
 /** Sends a request to the gateway, in-process or over a socket: each is a client (a limit key) of its own. */
 type Send = (path: string, init?: RequestInit) => Promise<Response>;
 
-/** A GraphQL subscription over SSE (Yoga's distinct-connections mode); the response arrives once it has started. */
-const subscribe = (send: Send, query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal) =>
-  send('/graphql', {
+/**
+ * The error codes a GraphQL subscription (over SSE, Yoga's distinct-connections mode) ended with,
+ * once it completed: none when it streamed without error.
+ */
+async function subscriptionErrorCodes(send: Send, query: string, variables: Record<string, unknown> = {}) {
+  const response = await send('/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
     body: JSON.stringify({ query, variables }),
-    signal,
   });
-
-/** The error codes a subscription ended with, once it completed (none when it streamed without error). */
-async function subscriptionErrorCodes(send: Send, query: string, variables: Record<string, unknown> = {}) {
-  const response = await subscribe(send, query, variables);
   expect(response.status).toBe(200);
   const results: { errors?: { extensions?: { code?: string } }[] }[] = [];
   const parser = createParser({ onEvent: ({ event, data }) => event === 'next' && results.push(JSON.parse(data)) });
@@ -222,8 +220,8 @@ describe('concurrent streams', () => {
   /** A model server of its own, whose generations stall after a first token until the gateway hangs up. */
   let stalling: TgiStandin;
   let app: TestApp;
-  /** The same client over a real socket: a limit key of its own. */
   let url: string;
+  /** Requests over a real socket: a client (limit key) other than the in-process one. */
   let overSocket: Send;
   let answered: string;
   beforeAll(async () => {
