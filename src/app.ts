@@ -22,6 +22,8 @@ import type { AppEnv } from './http/env.ts';
 import { requireJsonBody } from './http/json-body.ts';
 import { docsPage, graphiqlPage } from './http/pages.ts';
 import type { Logger } from './logger.ts';
+import { limitRequests } from './limits/http.ts';
+import { Limits } from './limits/limits.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { DEFAULT_CONNECTION_SIZE } from './schema/builder.ts';
 import { type Context, schema } from './schema/index.ts';
@@ -31,7 +33,7 @@ import { createChatEventBus } from './services/events.ts';
 import { createServices } from './domain.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search'>;
+  config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search' | 'limits'>;
   database: Database;
   logger: Logger;
 }
@@ -39,6 +41,7 @@ export interface AppDependencies {
 /** Builds the whole HTTP surface without listening: tests call `app.fetch` directly. */
 export function createApp({ config, database, logger }: AppDependencies) {
   const search = createWebSearch(config.search);
+  const limits = new Limits(config.limits, logger.child({ component: 'limits' }));
   const services = createServices({
     prisma: database.prisma,
     embeddedDatabase: database.target.kind === 'pglite',
@@ -47,6 +50,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     search,
     inference: config.inference,
     auth: config.auth,
+    limits,
     logger,
   });
   const authenticator = createAuthenticator(config.auth, services.apiKeys, logger.child({ component: 'auth' }));
@@ -94,6 +98,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
   app.use('*', securityHeaders());
   app.use('*', limitBody(config.server.bodyLimitBytes));
   app.use('*', authenticate(authenticator, { trustedProxyHops: config.server.trustedProxyHops }));
+  app.use('*', limitRequests(limits));
 
   // Ready means: the database answers and every migration shipped with this build is applied.
   const shippedMigrations = readMigrations();
@@ -125,7 +130,8 @@ export function createApp({ config, database, logger }: AppDependencies) {
       version: '1.0.0',
       description:
         'The chat API of the original seed document, kept for legacy clients. GraphQL at /graphql is the primary API. ' +
-        'Errors are `{"detail", "code"}` with the HTTP status listed per route.',
+        'Errors are `{"detail", "code"}` with the HTTP status listed per route. Any route may also answer 429 ' +
+        '`RATE_LIMITED` (per-client limits), with `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset` headers.',
     },
   });
   app.get('/docs', pageContentSecurityPolicy(docs.contentSecurityPolicy), (c) => c.html(docs.html));

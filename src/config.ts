@@ -160,6 +160,26 @@ const RuntimeModel = z.object({
   NODE_ENV: z.string().default('development'),
 });
 
+/**
+ * Per-client limits (per owner, per IP address when anonymous; see src/limits). Each is off at 0.
+ * The defaults leave room for brisk interactive use and cap what one client can cost in a day.
+ */
+const limit = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+const LimitsModel = z.object({
+  /** Requests per minute, on every route but /healthz and /metrics. */
+  LIMIT_REQUESTS_PER_MINUTE: limit(600),
+  /** Generations started per minute (regenerations included; joining or replaying a reply is not a start). */
+  LIMIT_GENERATIONS_PER_MINUTE: limit(60),
+  /** Inference streams and GraphQL subscriptions open at once. */
+  LIMIT_CONCURRENT_STREAMS: limit(20),
+  /** Completion tokens per 24 hours; once spent, no new generation starts (a running one is not cut). */
+  LIMIT_COMPLETION_TOKENS_PER_DAY: limit(200_000),
+  /** Internet answers started per 24 hours (each is one web search, whether or not the search cache answers it). */
+  LIMIT_SEARCHES_PER_DAY: limit(100),
+  /** Admins (the operator's own keys) are not limited. */
+  LIMIT_EXEMPT_ADMINS: z.stringbool().default(true),
+});
+
 const LogModel = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -172,6 +192,7 @@ const EnvironmentModel = z.object({
   ...InferenceModel.shape,
   ...SearchModel.shape,
   ...RuntimeModel.shape,
+  ...LimitsModel.shape,
   ...LogModel.shape,
 })
   .refine((e) => !e.HF_MODEL || e.TGI_URL || e.HF_TOKEN, {
@@ -221,6 +242,7 @@ export interface Config {
   database: { url: string; migrateOnStart: boolean; poolSize: number };
   inference: InferenceConfig;
   search: SearchConfig | null;
+  limits: LimitsConfig;
   log: { level: Environment['LOG_LEVEL'] };
 }
 
@@ -281,6 +303,16 @@ export interface SearchConfig {
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
   return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
+/** Each limit per client (Caller.limitKey); null: not limited. */
+export interface LimitsConfig {
+  requestsPerMinute: number | null;
+  generationsPerMinute: number | null;
+  concurrentStreams: number | null;
+  completionTokensPerDay: number | null;
+  searchesPerDay: number | null;
+  exemptAdmins: boolean;
 }
 
 export class ConfigError extends Error {
@@ -359,6 +391,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           timeoutMs: e.SEARCH_TIMEOUT_MS,
         }
       : null,
+    limits: {
+      requestsPerMinute: e.LIMIT_REQUESTS_PER_MINUTE || null,
+      generationsPerMinute: e.LIMIT_GENERATIONS_PER_MINUTE || null,
+      concurrentStreams: e.LIMIT_CONCURRENT_STREAMS || null,
+      completionTokensPerDay: e.LIMIT_COMPLETION_TOKENS_PER_DAY || null,
+      searchesPerDay: e.LIMIT_SEARCHES_PER_DAY || null,
+      exemptAdmins: e.LIMIT_EXEMPT_ADMINS,
+    },
     log: { level: e.LOG_LEVEL },
   };
 }

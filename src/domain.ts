@@ -1,5 +1,6 @@
 import type { AuthConfig, InferenceConfig } from './config.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
+import type { Limits } from './limits/limits.ts';
 import type { Logger } from './logger.ts';
 import { ReplyService } from './replies/service.ts';
 import { ApiKeyStore } from './services/api-keys.ts';
@@ -19,6 +20,7 @@ export interface Services {
   conversations: ConversationService;
   replies: ReplyService;
   events: ChatEventBus;
+  limits: Limits;
 }
 
 export interface ServiceDependencies {
@@ -30,11 +32,12 @@ export interface ServiceDependencies {
   search: WebSearch | null;
   inference: InferenceConfig;
   auth: AuthConfig;
+  limits: Limits;
   logger: Logger;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
-  const { prisma, events, inference, auth, logger } = deps;
+  const { prisma, events, inference, auth, limits, logger } = deps;
   return {
     apiKeys: new ApiKeyStore(prisma, auth.apiKeyCacheTtlMs),
     chats: new ChatService(prisma, events),
@@ -45,9 +48,11 @@ export function createServices(deps: ServiceDependencies): Services {
       search: deps.search,
       config: inference,
       events,
+      limits,
       logger: logger.child({ component: 'replies' }),
       embeddedDatabase: deps.embeddedDatabase,
     }),
     events,
+    limits,
   };
 }

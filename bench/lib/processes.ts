@@ -10,6 +10,15 @@ import { rpcClient } from './rpc.ts';
 
 export const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 
+/** A benchmark is one client (one address) going far past any per-client limit: every limit off. */
+export const WITHOUT_LIMITS = {
+  LIMIT_REQUESTS_PER_MINUTE: '0',
+  LIMIT_GENERATIONS_PER_MINUTE: '0',
+  LIMIT_CONCURRENT_STREAMS: '0',
+  LIMIT_COMPLETION_TOKENS_PER_DAY: '0',
+  LIMIT_SEARCHES_PER_DAY: '0',
+};
+
 export interface Child {
   readonly process: ChildProcess;
   readonly pid: number;
@@ -69,6 +78,7 @@ export async function startGateway(env: Record<string, string>): Promise<Gateway
   const port = await freePort();
   const child = spawnNode(['--expose-gc', '--import', './bench/lib/loop-probe.ts'], 'src/main.ts', {
     LOG_LEVEL: 'warn',
+    ...WITHOUT_LIMITS,
     ...env,
     PORT: String(port),
     HOST: '127.0.0.1',

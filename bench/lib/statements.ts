@@ -9,6 +9,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/logger.ts';
 import { CHAT_ORDER } from '../../src/services/chats.ts';
 import { NEWEST_CONVERSATION_FIRST } from '../../src/services/conversations.ts';
+import { WITHOUT_LIMITS } from './processes.ts';
 import { restSeedWriter, seedChats } from './seed.ts';
 
 export interface StatementCounts {
@@ -25,7 +26,7 @@ export const listQuery = (first: number) =>
   'conversations(last: 10) { edges { node { id role chatId message createdAt updatedAt } } } } } } }';
 
 export async function countListStatements(): Promise<StatementCounts> {
-  const config = loadConfig({ DATABASE_URL: 'memory://', LOG_LEVEL: 'silent' });
+  const config = loadConfig({ DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', ...WITHOUT_LIMITS });
   const database = await openDatabase('memory://', { log: [{ emit: 'event', level: 'query' }] });
   const statements: string[] = [];
   (database.prisma as unknown as { $on(event: 'query', listener: (e: { query: string }) => void): void }).$on(

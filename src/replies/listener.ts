@@ -10,6 +10,7 @@ export class Listener implements AsyncIterableIterator<InferenceEvent> {
   private wake: (() => void) | undefined;
   private ending = false;
   private closed = false;
+  private readonly whenClosed: (() => void)[] = [];
 
   constructor(
     readonly replyId: string,
@@ -75,11 +76,18 @@ export class Listener implements AsyncIterableIterator<InferenceEvent> {
     return this;
   }
 
+  /** Calls `callback` once this listener is closed (its stream ended or its client left); at once if it is already. */
+  onClosed(callback: () => void): void {
+    if (this.closed) callback();
+    else this.whenClosed.push(callback);
+  }
+
   private close() {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
     this.wake?.();
     this.onClose(this);
+    for (const callback of this.whenClosed) callback();
   }
 }

@@ -1,6 +1,7 @@
 import type { InferenceConfig } from '../config.ts';
 import type { Conversation, PrismaClient } from '../generated/prisma/client.ts';
 import { AppError } from '../errors.ts';
+import type { Limits } from '../limits/limits.ts';
 import type { Logger } from '../logger.ts';
 import type { Caller } from '../services/caller.ts';
 import { visibleChats } from '../services/chats.ts';
@@ -34,6 +35,7 @@ export interface ReplyServiceDependencies {
   search: WebSearch | null;
   config: InferenceConfig;
   events: ChatEventBus;
+  limits: Limits;
   logger: Logger;
   /** The database is embedded (PGlite): only this process can have left replies streaming in it. */
   embeddedDatabase: boolean;
@@ -51,6 +53,8 @@ type Question = Conversation & { latest: Conversation | undefined; ownerId: stri
 export class ReplyService {
   /** Running generations by `<question id>:<kind>`. */
   private readonly running = new Map<string, Generation>();
+  /** Generation starts being counted against their caller's limits, by the same key as `running`. */
+  private readonly starting = new Map<string, Promise<Generation>>();
   private readonly store: ReplyStore;
   private readonly timers: NodeJS.Timeout[];
   private closing = false;
@@ -68,7 +72,7 @@ export class ReplyService {
   /**
    * The events answering `id` (a Human message, or a chat meaning its latest Human message), or null
    * when the listener already has all of the reply it resumes. Every refusal happens here, before any
-   * event: 503, 404, 422.
+   * event: 503, 429, 404, 422.
    */
   async open(id: string, options: OpenOptions): Promise<Listener | null> {
     const { model, search } = this.deps;
@@ -81,6 +85,23 @@ export class ReplyService {
       throw new AppError('SERVICE_UNAVAILABLE', 'Web search is not configured on this gateway: set SERPAPI_API_KEY');
     }
     const resume = options.lastEventId === undefined || options.lastEventId === '' ? undefined : parseResume(options.lastEventId);
+    // The stream holds one of the caller's slots until it ends or its client leaves; a refusal frees it at once.
+    const release = await this.deps.limits.openStream(options.caller);
+    try {
+      const listener = await this.answer(id, options, model, resume);
+      if (listener) listener.onClosed(release);
+      else release();
+      return listener;
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** open's work once the stream slot is held. */
+  private async answer(id: string, options: OpenOptions, model: ChatModel, resume: ReplyPosition | undefined): Promise<Listener | null> {
+    const { search } = this.deps;
+    const internet = options.internet ?? false;
     const question = await this.question(options.caller, id, internet);
     // Plain and internet answers to one message are separate replies, each with its own single flight.
     const key = `${question.id}:${internet ? 'internet' : 'plain'}`;
@@ -94,7 +115,44 @@ export class ReplyService {
     if (latest?.status === 'streaming') return this.follow(latest, 0);
     if (latest?.status === 'complete' && !options.regenerate) return replay(latest, 0);
     // Requests that raced past the checks above join the first one's generation.
-    return (this.running.get(key) ?? this.start(key, question, model, internet ? search : null)).listen(0);
+    const concurrent = this.running.get(key);
+    if (concurrent) return concurrent.listen(0);
+    const { generation, startedHere } = await this.startCounted(key, options.caller, internet, () =>
+      this.start(key, question, model, internet ? search : null),
+    );
+    if (startedHere) {
+      void generation.finished.then((reply) => reply && this.deps.limits.chargeCompletion(options.caller, reply));
+    }
+    return generation.listen(0);
+  }
+
+  /**
+   * Starts the generation of `key` once the caller's limits have counted it (RATE_LIMITED before
+   * anything is stored otherwise). A request for the same reply arriving while that count is under
+   * way (a double click on regenerate) waits for it, then joins the generation uncounted, or is
+   * counted itself if the first was refused.
+   */
+  private async startCounted(
+    key: string,
+    caller: Caller,
+    internet: boolean,
+    start: () => Generation,
+  ): Promise<{ generation: Generation; startedHere: boolean }> {
+    for (let pending = this.starting.get(key); pending; pending = this.starting.get(key)) {
+      await pending.catch(() => undefined);
+      const started = this.running.get(key);
+      if (started) return { generation: started, startedHere: false };
+    }
+    const starting = (async () => {
+      try {
+        await this.deps.limits.countGenerationStart(caller, { internet });
+        return start();
+      } finally {
+        this.starting.delete(key);
+      }
+    })();
+    this.starting.set(key, starting);
+    return { generation: await starting, startedHere: true };
   }
 
   /** The listener of a reconnect that holds `resume`: the rest of that reply, or null if it has it all. */

@@ -182,6 +182,11 @@ const sseResponses = {
   404: json(ErrorJson, 'No such conversation, or a chat with no Human message'),
   409: json(ErrorJson, 'Another instance is generating this reply'),
   422: json(ErrorJson, 'The id is an Assistant message, or Last-Event-ID is not a number'),
+  429: json(
+    ErrorJson,
+    "A limit of the caller's is reached (open streams, generations started per minute, completion tokens or web " +
+      'searches per day): the detail names it; Retry-After and RateLimit-* tell when to retry',
+  ),
   503: json(ErrorJson, 'No model server configured (or, for internet answers, no SERPAPI_API_KEY)'),
 };
 

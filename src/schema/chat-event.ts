@@ -1,4 +1,5 @@
 import { filter, pipe } from 'graphql-yoga';
+import { releasingWhenDone } from '../limits/limits.ts';
 import { CHAT_EVENT_TYPES, type ChatEvent } from '../services/events.ts';
 import { builder } from './builder.ts';
 import { ChatRef } from './chat.ts';
@@ -33,11 +34,15 @@ builder.subscriptionField('chatEvents', (t) =>
       "Every change to the caller's chats (every chat, for admins), their messages and their generations; only those of `chatId` when given.",
     type: ChatEventRef,
     args: { chatId: t.arg.id() },
-    subscribe: (_root, { chatId }, ctx) =>
-      pipe(
+    subscribe: async (_root, { chatId }, ctx) => {
+      // Each subscription holds one of the caller's stream slots until it ends.
+      const release = await ctx.services.limits.openStream(ctx.caller);
+      const events = pipe(
         ctx.services.events.subscribe('chatEvents'),
         filter((event: ChatEvent) => (ctx.caller.admin || event.ownerId === ctx.caller.owner) && (!chatId || event.chatId === chatId)),
-      ),
+      );
+      return releasingWhenDone(events, release);
+    },
     resolve: (event) => event,
   }),
 );

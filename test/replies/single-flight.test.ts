@@ -5,6 +5,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { Limits } from '../../src/limits/limits.ts';
 import { ReplyService } from '../../src/replies/service.ts';
 import type { InferenceEvent } from '../../src/replies/events.ts';
 import { anonymousCaller } from '../../src/services/caller.ts';
@@ -62,12 +63,14 @@ let replies: ReplyService;
 beforeAll(async () => {
   database = await createTestDatabase();
   fake = fakeModel();
+  const config = loadConfig({ INFERENCE_SAVE_INTERVAL_MS: '50', INFERENCE_LEASE_MS: '1000' });
   replies = new ReplyService({
     prisma: database.prisma,
     model: fake.model,
     search: null,
-    config: loadConfig({ INFERENCE_SAVE_INTERVAL_MS: '50', INFERENCE_LEASE_MS: '1000' }).inference,
+    config: config.inference,
     events: createChatEventBus(),
+    limits: new Limits(config.limits, pino({ level: 'silent' })),
     logger: pino({ level: 'silent' }),
     embeddedDatabase: TEST_STORE === 'pglite',
   });
