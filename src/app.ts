@@ -2,7 +2,6 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { createYoga, isAsyncIterable, maskError, type Plugin } from 'graphql-yoga';
 import type { Context as HonoContext, MiddlewareHandler } from 'hono';
@@ -14,8 +13,10 @@ import type { Database } from './db/database.ts';
 import { pendingMigrations, readMigrations } from './db/migrate.ts';
 import { AppError } from './errors.ts';
 import { type AppEnv, clientAddress } from './http/env.ts';
+import { useGraphQLSSE } from './http/graphql-sse.ts';
 import type { Logger } from './logger.ts';
 import { legacyRoutes } from './rest/routes.ts';
+import { connectionArgumentsChecked } from './schema/connection-arguments.ts';
 import { type Context, schema } from './schema/index.ts';
 import { createChatModel } from './inference/model.ts';
 import { createWebSearch } from './inference/search.ts';
@@ -53,8 +54,11 @@ export function createApp({ config, database, logger }: AppDependencies) {
     // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; the
     // plugin adds the "single connection" mode on /graphql/stream.
     plugins: [
+      malformedJsonParametersRefused,
       subscriptionErrorsInStream,
-      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      // After subscriptionErrorsInStream, whose hook must see the refusals of subscriptions too.
+      connectionArgumentsChecked,
+      useGraphQLSSE('/graphql/stream'),
       ...persistedOperations(config.graphql),
     ],
   });
@@ -153,6 +157,24 @@ function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {
 }
 
 /**
+ * GraphQL over GET (and form-encoded POST) carries `variables` and `extensions` as JSON text in a
+ * parameter; Yoga's parser lets JSON.parse's SyntaxError through, which would answer 500.
+ */
+const malformedJsonParametersRefused: Plugin = {
+  onRequestParse({ requestParser, setRequestParser }) {
+    if (!requestParser) return;
+    setRequestParser(async (request) => {
+      try {
+        return await requestParser(request);
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error;
+        throw new AppError('BAD_REQUEST', `The variables and extensions parameters must be JSON: ${error.message}`);
+      }
+    });
+  },
+};
+
+/**
  * A subscription refused at its start (NOT_FOUND, SERVICE_UNAVAILABLE…) is answered inside the event
  * stream, with status 200, as one result carrying the error. Otherwise graphql-sse clients never see
  * it: Yoga would send the error's HTTP status, which the client reads as a network error (and retries),
@@ -190,17 +212,28 @@ function persistedOperations({ persistedOperations: manifest, persistedOperation
   ];
 }
 
-/** Yoga's masking, plus a code for Pothos' argument errors (e.g. a cursor that is not one of ours). */
+/**
+ * Yoga's masking, plus a code for the client errors that come without one: Pothos' argument errors
+ * (e.g. a page size of a nested connection), and graphql-js's refusals of the request itself
+ * (variables that do not fit their types), which graphql-tools' subscribe already calls
+ * BAD_USER_INPUT. Those are told apart from a field's errors by having no path, and from masked
+ * errors by having nothing but GraphQL errors behind them.
+ */
 function maskGraphQLError(error: unknown, message: string, isDev?: boolean): Error {
   const masked = maskError(error, message, isDev);
-  const original = masked instanceof GraphQLError ? masked.originalError : undefined;
-  if (masked instanceof GraphQLError && original instanceof PothosValidationError) {
-    return new GraphQLError(masked.message, {
-      nodes: masked.nodes,
-      path: masked.path,
-      originalError: original,
-      extensions: { code: 'VALIDATION_FAILED', http: { status: 422 } },
-    });
-  }
+  if (!(masked instanceof GraphQLError)) return masked;
+  const original = masked.originalError;
+  if (original instanceof PothosValidationError) return withCode(masked, 'VALIDATION_FAILED', 422);
+  const requestError = masked.path === undefined && (!original || original instanceof GraphQLError);
+  if (requestError && masked.extensions.code === undefined) return withCode(masked, 'BAD_USER_INPUT', 400);
   return masked;
+}
+
+function withCode(error: GraphQLError, code: string, status: number): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code, http: { status } },
+  });
 }

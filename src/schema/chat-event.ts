@@ -1,4 +1,6 @@
 import { filter, pipe } from 'graphql-yoga';
+import { AppError } from '../errors.ts';
+import { isUuid } from '../services/inputs.ts';
 import { CHAT_EVENT_TYPES, type ChatEvent } from '../services/events.ts';
 import { builder } from './builder.ts';
 import { ChatRef } from './chat.ts';
@@ -32,11 +34,14 @@ builder.subscriptionField('chatEvents', (t) =>
     description: 'Every change to chats, their messages and their generations; only those of `chatId` when given.',
     type: ChatEventRef,
     args: { chatId: t.arg.id() },
-    subscribe: (_root, { chatId }, ctx) =>
-      pipe(
+    subscribe: (_root, { chatId }, ctx) => {
+      // A malformed id would subscribe to nothing, silently and forever.
+      if (chatId != null && !isUuid(chatId)) throw new AppError('VALIDATION_FAILED', 'chatId must be a UUID');
+      return pipe(
         ctx.services.events.subscribe('chatEvents'),
         filter((event: ChatEvent) => !chatId || event.chatId === chatId),
-      ),
+      );
+    },
     resolve: (event) => event,
   }),
 );
