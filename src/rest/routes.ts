@@ -4,7 +4,7 @@ import { AppError, validationFailed } from '../errors.ts';
 import type { AppEnv } from '../http/env.ts';
 import { ChatId, ChatName, Message, RoleInput, TimestampString } from '../services/inputs.ts';
 import type { Services } from '../services/index.ts';
-import { sseResponse } from './sse.ts';
+import { SSE_HEADERS, sseResponse } from './sse.ts';
 import { ChatJson, chatJson, ConversationJson, conversationJson, ErrorJson } from './representation.ts';
 
 /**
@@ -53,6 +53,9 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
     query: z.output<typeof InferenceQuery>,
     internet: boolean,
   ): Promise<Response> => {
+    // HEAD (link previewers, uptime probes) gets the stream's headers and nothing else: no lookup,
+    // and above all no paid generation (Hono answers HEAD with the GET handler, body dropped).
+    if (c.req.method === 'HEAD') return new Response(null, { headers: SSE_HEADERS });
     const events = await services.inference.open(id, {
       caller: c.get('caller'),
       internet,

@@ -105,6 +105,19 @@ describe('GET /conversations/inference/<id>', () => {
     expect(events.at(-1)!.data.conversation).toMatchObject({ reply_to_id: asked.id });
   });
 
+  it.each(['inference', 'inference_internet'])('HEAD /conversations/%s/<id> answers the stream headers and starts nothing', async (route) => {
+    const asked = await question('Is this a link preview?');
+    const before = tgi.requests.length;
+    const response = await app.request(`/conversations/${route}/${asked.id}`, { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await response.text()).toBe('');
+    // Give a wrongly started generation the time to reach the model and store its reply.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(tgi.requests.length).toBe(before);
+    expect(await storedReplies(asked.id)).toEqual([]);
+  });
+
   it.each([
     ['an unknown id', async () => '3fa85f64-5717-4562-b3fc-2c963f66afa6', 404, 'NOT_FOUND'],
     ['a malformed id', async () => 'nope', 404, 'NOT_FOUND'],
