@@ -107,6 +107,8 @@ export class Generation {
   private async run(prepare: (signal: AbortSignal) => Promise<Prepared>): Promise<Conversation> {
     const { model, logger } = this.deps;
     let outcome: Pick<Conversation, 'status' | 'errorCode' | 'errorDetail'>;
+    // What the model server said, for the log only (the listener gets the code's fixed sentence).
+    let upstreamReason: string | undefined;
     try {
       const { prompt, grounding } = await prepare(this.abort.signal);
       this.abort.signal.throwIfAborted();
@@ -129,7 +131,7 @@ export class Generation {
         }
       }
       if (!this.finishReason) {
-        throw new UpstreamError('UPSTREAM_ERROR', 'The model server ended the stream before the reply was finished');
+        throw new UpstreamError('UPSTREAM_ERROR', 'the stream ended without a finish reason');
       }
       outcome = { status: 'complete', errorCode: null, errorDetail: null };
     } catch (error) {
@@ -138,11 +140,12 @@ export class Generation {
         outcome = { status: reason.code === 'STORE_FAILED' ? 'failed' : 'incomplete', errorCode: reason.code, errorDetail: reason.message };
       } else if (error instanceof UpstreamError) {
         outcome = { status: 'failed', errorCode: error.code, errorDetail: error.message };
+        upstreamReason = error.reason;
       } else {
         logger.error({ err: error, replyId: this.reply.id }, 'generation failed');
         outcome = { status: 'failed', errorCode: 'INTERNAL_SERVER_ERROR', errorDetail: 'The generation failed' };
       }
-      if (outcome.status === 'failed') logger.warn({ replyId: this.reply.id, ...outcome }, 'generation failed');
+      if (outcome.status === 'failed') logger.warn({ replyId: this.reply.id, ...outcome, upstreamReason }, 'generation failed');
     } finally {
       this.settling = true;
       clearTimeout(this.graceTimer);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { type App, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -28,13 +28,16 @@ export interface GraphQLErrorJson {
   extensions?: { code?: string };
 }
 
-/** An app on its own database; `env` is read like the process environment (e.g. TGI_URL). */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * An app on its own database; `env` is read like the process environment (e.g. TGI_URL). Its logger
+ * is silent (or at TEST_LOG_LEVEL) unless one is given.
+ */
+export async function createTestApp(env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const app = createApp({
     config: loadConfig({ BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT), ...env }),
     database,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   });
   const request = async (path: string, init?: RequestInit) => app.fetch(new Request(new URL(path, 'http://gateway.test'), init));
   return {
