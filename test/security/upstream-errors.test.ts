@@ -32,7 +32,7 @@ const logLines: string[] = [];
 
 beforeAll(async () => {
   tgi = await startTgiStandin({ keepAliveMs: 0 });
-  const env = { TGI_URL: tgi.url, HF_TOKEN, INFERENCE_FIRST_TOKEN_TIMEOUT_MS: '300', INFERENCE_IDLE_TIMEOUT_MS: '300' };
+  const env = { TGI_URL: tgi.url, HF_TOKEN, INFERENCE_FIRST_TOKEN_TIMEOUT_MS: '1500', INFERENCE_IDLE_TIMEOUT_MS: '1500' };
   const sink = new Writable({
     write(chunk, _encoding, done) {
       logLines.push(String(chunk));
