@@ -691,7 +691,7 @@ const CLIENT_ERROR_CODES = new Set([
 ]);
 
 /** Generous: only proves that a refused subscription ends instead of streaming forever. */
-const STREAM_END_MS = 5_000;
+const STREAM_END_MS = 10_000;
 
 async function bodyText(response: Response): Promise<string> {
   if (!response.body) return '';
