@@ -183,7 +183,8 @@ const SSE_FORMAT = `Server-Sent Events, one per model token, then one final even
     event: done    data: {"conversation": <the stored Assistant conversation>, "usage": {...} | null}
     event: error   data: {"code": "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | ..., "detail": "..."}
 
-A comment (": heartbeat") every SSE_HEARTBEAT_MS (15 s by default); the stream ends after done or error.`;
+A comment (": heartbeat") every SSE_HEARTBEAT_MS (15 s by default); the stream ends after done or error.
+HEAD answers 200 with the stream's headers and no body, and looks nothing up nor starts anything.`;
 
 const InferenceQuery = z.object({
   regenerate: z
