@@ -1,7 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { createYoga, isAsyncIterable, maskError, type Plugin } from 'graphql-yoga';
 import type { Context as HonoContext, MiddlewareHandler } from 'hono';
@@ -21,11 +20,13 @@ import { corsPolicy, pageContentSecurityPolicy, securityHeaders } from './http/b
 import type { AppEnv } from './http/env.ts';
 import { requireJsonBody } from './http/json-body.ts';
 import { docsPage, graphiqlPage } from './http/pages.ts';
+import { useGraphQLSSE } from './http/graphql-sse.ts';
 import type { Logger } from './logger.ts';
 import { limitRequests } from './limits/http.ts';
 import { Limits } from './limits/limits.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { DEFAULT_CONNECTION_SIZE } from './schema/builder.ts';
+import { connectionArgumentsChecked } from './schema/connection-arguments.ts';
 import { type Context, schema } from './schema/index.ts';
 import { createChatModel } from './upstream/model.ts';
 import { createWebSearch } from './upstream/search.ts';
@@ -79,8 +80,11 @@ export function createApp({ config, database, logger }: AppDependencies) {
     plugins: [
       ...limitPlugins(config.graphql.limits, DEFAULT_CONNECTION_SIZE),
       ...schemaDisclosure(config.graphql),
+      malformedJsonParametersRefused,
       subscriptionErrorsInStream,
-      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      // After subscriptionErrorsInStream, whose hook must see the refusals of subscriptions too.
+      connectionArgumentsChecked,
+      useGraphQLSSE('/graphql/stream'),
       ...persistedOperations(config.graphql),
     ],
   });
@@ -193,6 +197,24 @@ function asAppError(error: Error, c: HonoContext, logger: Logger): AppError {
 }
 
 /**
+ * GraphQL over GET (and form-encoded POST) carries `variables` and `extensions` as JSON text in a
+ * parameter; Yoga's parser lets JSON.parse's SyntaxError through, which would answer 500.
+ */
+const malformedJsonParametersRefused: Plugin = {
+  onRequestParse({ requestParser, setRequestParser }) {
+    if (!requestParser) return;
+    setRequestParser(async (request) => {
+      try {
+        return await requestParser(request);
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error;
+        throw new AppError('BAD_REQUEST', `The variables and extensions parameters must be JSON: ${error.message}`);
+      }
+    });
+  },
+};
+
+/**
  * A subscription refused at its start (NOT_FOUND, SERVICE_UNAVAILABLE…) is answered inside the event
  * stream, with status 200, as one result carrying the error. Otherwise graphql-sse clients never see
  * it: Yoga would send the error's HTTP status, which the client reads as a network error (and retries),
@@ -230,17 +252,28 @@ function persistedOperations({ persistedOperations: manifest, persistedOperation
   ];
 }
 
-/** Yoga's masking, plus a code for Pothos' argument errors (e.g. a cursor that is not one of ours). */
+/**
+ * Yoga's masking, plus a code for the client errors that come without one: Pothos' argument errors
+ * (e.g. a page size of a nested connection), and graphql-js's refusals of the request itself
+ * (variables that do not fit their types), which graphql-tools' subscribe already calls
+ * BAD_USER_INPUT. Those are told apart from a field's errors by having no path, and from masked
+ * errors by having nothing but GraphQL errors behind them.
+ */
 function maskGraphQLError(error: unknown, message: string, isDev?: boolean): Error {
   const masked = maskError(error, message, isDev);
-  const original = masked instanceof GraphQLError ? masked.originalError : undefined;
-  if (masked instanceof GraphQLError && original instanceof PothosValidationError) {
-    return new GraphQLError(masked.message, {
-      nodes: masked.nodes,
-      path: masked.path,
-      originalError: original,
-      extensions: { code: 'VALIDATION_FAILED', http: { status: 422 } },
-    });
-  }
+  if (!(masked instanceof GraphQLError)) return masked;
+  const original = masked.originalError;
+  if (original instanceof PothosValidationError) return withCode(masked, 'VALIDATION_FAILED', 422);
+  const requestError = masked.path === undefined && (!original || original instanceof GraphQLError);
+  if (requestError && masked.extensions.code === undefined) return withCode(masked, 'BAD_USER_INPUT', 400);
   return masked;
+}
+
+function withCode(error: GraphQLError, code: string, status: number): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code, http: { status } },
+  });
 }

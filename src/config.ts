@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -195,6 +196,12 @@ const EnvironmentModel = z.object({
   ...LimitsModel.shape,
   ...LogModel.shape,
 })
+  .refine((e) => !e.HF_TOKEN || !e.TGI_URL || !isCleartextToAnotherHost(e.TGI_URL), {
+    path: ['TGI_URL'],
+    message:
+      'must be https:// when HF_TOKEN is set, or the token crosses the network in clear text ' +
+      '(plain http:// is accepted only to this machine: 127.0.0.0/8, ::1, localhost)',
+  })
   .refine((e) => !e.HF_MODEL || e.TGI_URL || e.HF_TOKEN, {
     path: ['HF_TOKEN'],
     message: 'HF_MODEL (Hugging Face hosted inference) needs HF_TOKEN',
@@ -226,6 +233,14 @@ const EnvironmentModel = z.object({
   });
 
 export type Environment = z.infer<typeof EnvironmentModel>;
+
+/** Plain http:// to a host other than this machine (a URL that is none is reported by its own check). */
+function isCleartextToAnotherHost(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const { protocol, hostname } = new URL(url);
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || (isIPv4(hostname) && hostname.startsWith('127.'));
+  return protocol === 'http:' && !loopback;
+}
 
 export interface Config {
   server: ServerConfig;

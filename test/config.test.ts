@@ -105,3 +105,25 @@ describe('exposure settings', () => {
     expect(loadConfig(env).graphql).toMatchObject({ introspection: on, graphiql: on });
   });
 });
+
+describe('HF_TOKEN with TGI_URL', () => {
+  it.each(['http://tgi.internal:8080', 'http://10.0.0.5', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'http://[::ffff:127.0.0.1]'])(
+    'refuses to send the token in clear text to %s',
+    (url) => {
+      const attempt = () => loadConfig({ TGI_URL: url, HF_TOKEN: 'hf_secret' });
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(/TGI_URL: must be https:\/\/ when HF_TOKEN is set/);
+    },
+  );
+
+  it.each(['http://127.0.0.1:8080', 'http://127.8.9.10', 'http://localhost:3000', 'http://[::1]:8080', 'https://tgi.example.com'])(
+    'sends it over https, or over http to this machine: %s',
+    (url) => {
+      expect(loadConfig({ TGI_URL: url, HF_TOKEN: 'hf_secret' }).inference.upstream).toEqual({ endpointUrl: url, accessToken: 'hf_secret' });
+    },
+  );
+
+  it('accepts plain http to another host when there is no token to leak', () => {
+    expect(loadConfig({ TGI_URL: 'http://tgi.internal:8080' }).inference.upstream).toEqual({ endpointUrl: 'http://tgi.internal:8080' });
+  });
+});

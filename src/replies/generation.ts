@@ -170,7 +170,7 @@ export class Generation {
         }
       }
       if (!this.finishReason) {
-        throw new UpstreamError('UPSTREAM_ERROR', 'The model server ended the stream before the reply was finished');
+        throw new UpstreamError('UPSTREAM_ERROR', 'the stream ended without a finish reason');
       }
       return { status: 'complete', errorCode: null, errorDetail: null };
     } catch (error) {
@@ -179,7 +179,8 @@ export class Generation {
         return { status: reason.code === 'STORE_FAILED' ? 'failed' : 'incomplete', errorCode: reason.code, errorDetail: reason.message };
       }
       if (error instanceof UpstreamError) {
-        logger.warn({ replyId: this.reply.id, code: error.code, err: error }, 'generation failed upstream');
+        // What the model server said goes to the log only (the listener gets the code's fixed sentence).
+        logger.warn({ replyId: this.reply.id, code: error.code, upstreamReason: error.reason }, 'generation failed');
         return { status: 'failed', errorCode: error.code, errorDetail: error.message };
       }
       logger.error({ err: error, replyId: this.reply.id }, 'generation failed');

@@ -5,7 +5,7 @@ import type { AppEnv } from '../http/env.ts';
 import { requireJsonBody } from '../http/json-body.ts';
 import { ChatId, ChatName, Message, RoleInput, TimestampString } from '../services/inputs.ts';
 import type { Services } from '../domain.ts';
-import { sseResponse } from './sse.ts';
+import { SSE_HEADERS, sseResponse } from './sse.ts';
 import { ChatJson, chatJson, ConversationJson, conversationJson, ErrorJson } from './representation.ts';
 
 /**
@@ -54,6 +54,9 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
     query: z.output<typeof InferenceQuery>,
     internet: boolean,
   ): Promise<Response> => {
+    // HEAD (link previewers, uptime probes) gets the stream's headers and nothing else: no lookup,
+    // and above all no paid generation (Hono answers HEAD with the GET handler, body dropped).
+    if (c.req.method === 'HEAD') return new Response(null, { headers: SSE_HEADERS });
     const events = await services.replies.open(id, {
       caller: c.get('caller'),
       internet,
@@ -165,7 +168,8 @@ const SSE_FORMAT = `Server-Sent Events, one per model token, then one final even
     event: done    data: {"conversation": <the stored Assistant conversation>, "usage": {...} | null}
     event: error   data: {"code": "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | ..., "detail": "..."}
 
-A comment (": heartbeat") every SSE_HEARTBEAT_MS (15 s by default); the stream ends after done or error.`;
+A comment (": heartbeat") every SSE_HEARTBEAT_MS (15 s by default); the stream ends after done or error.
+HEAD answers 200 with the stream's headers and no body, and looks nothing up nor starts anything.`;
 
 const InferenceQuery = z.object({
   regenerate: z

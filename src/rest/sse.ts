@@ -45,12 +45,12 @@ export function sseResponse(events: Listener, heartbeatMs: number): Response {
       await events.return?.();
     },
   });
-  return new Response(body, {
-    headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-      connection: 'keep-alive',
-    },
-  });
+  return new Response(body, { headers: SSE_HEADERS });
 }
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+  connection: 'keep-alive',
+};

@@ -1,5 +1,7 @@
 import { filter, pipe } from 'graphql-yoga';
 import { releasingWhenDone } from '../limits/limits.ts';
+import { AppError } from '../errors.ts';
+import { isUuid } from '../services/inputs.ts';
 import { CHAT_EVENT_TYPES, type ChatEvent } from '../services/events.ts';
 import { builder } from './builder.ts';
 import { ChatRef } from './chat.ts';
@@ -35,6 +37,8 @@ builder.subscriptionField('chatEvents', (t) =>
     type: ChatEventRef,
     args: { chatId: t.arg.id() },
     subscribe: async (_root, { chatId }, ctx) => {
+      // A malformed id would subscribe to nothing, silently and forever.
+      if (chatId != null && !isUuid(chatId)) throw new AppError('VALIDATION_FAILED', 'chatId must be a UUID');
       // Each subscription holds one of the caller's stream slots until it ends.
       const release = await ctx.services.limits.openStream(ctx.caller);
       const events = pipe(

@@ -15,17 +15,27 @@ export interface Usage {
 /** What the model sends, reduced to what the gateway uses. */
 export type ModelDelta = { kind: 'text'; text: string } | { kind: 'finish'; reason: string } | { kind: 'usage'; usage: Usage };
 
-export type UpstreamErrorCode = 'UPSTREAM_ERROR' | 'UPSTREAM_OVERLOADED' | 'UPSTREAM_REJECTED' | 'UPSTREAM_TIMEOUT';
+/**
+ * What listeners are told, and the reply stores, for each way the model server can fail. What the
+ * server said goes to the log only: its error text can name hosts, addresses, GPUs and tokens.
+ */
+const UPSTREAM_ERROR_DETAILS = {
+  UPSTREAM_ERROR: 'The model server failed to generate the reply',
+  UPSTREAM_OVERLOADED: 'The model server is overloaded; try again later',
+  UPSTREAM_REJECTED: 'The model server refused the request, for example because the chat is too long for the model',
+  UPSTREAM_TIMEOUT: 'The model server did not answer in time',
+} as const;
 
-/** A failure of the model server, with the code and sentence the listener is told. */
+export type UpstreamErrorCode = keyof typeof UPSTREAM_ERROR_DETAILS;
+
+/** A failure of the model server: `message` is for the listener, `reason` for the operator's log. */
 export class UpstreamError extends Error {
   override name = 'UpstreamError';
   constructor(
     readonly code: UpstreamErrorCode,
-    message: string,
-    options?: { cause?: unknown },
+    readonly reason: string,
   ) {
-    super(message, options);
+    super(UPSTREAM_ERROR_DETAILS[code]);
   }
 }
 
@@ -57,7 +67,7 @@ export function createChatModel(config: InferenceConfig): ChatModel | null {
       const arm = (ms: number, what: string) => {
         clearTimeout(timer);
         timer = setTimeout(() => {
-          timedOut = new UpstreamError('UPSTREAM_TIMEOUT', `The model sent no ${what} within ${ms} ms`);
+          timedOut = new UpstreamError('UPSTREAM_TIMEOUT', `no ${what} within ${ms} ms`);
           controller.abort(timedOut);
         }, ms);
       };
@@ -105,13 +115,13 @@ export function createChatModel(config: InferenceConfig): ChatModel | null {
 function toUpstreamError(error: unknown): UpstreamError {
   if (error instanceof InferenceClientProviderApiError) {
     const status = error.httpResponse.status;
-    const detail = `Model server: ${error.message.replace(/^Failed to perform inference: /, '')}`;
-    if (status === 429) return new UpstreamError('UPSTREAM_OVERLOADED', detail, { cause: error });
-    if (status === 422 || status === 400) return new UpstreamError('UPSTREAM_REJECTED', detail, { cause: error });
-    return new UpstreamError('UPSTREAM_ERROR', detail, { cause: error });
+    const reason = `HTTP ${status}: ${error.message.replace(/^Failed to perform inference: /, '')}`;
+    if (status === 429) return new UpstreamError('UPSTREAM_OVERLOADED', reason);
+    if (status === 422 || status === 400) return new UpstreamError('UPSTREAM_REJECTED', reason);
+    return new UpstreamError('UPSTREAM_ERROR', reason);
   }
-  // undici reports a dropped connection as `TypeError: terminated` / `fetch failed`.
-  return new UpstreamError('UPSTREAM_ERROR', `Connection to the model server failed: ${(error as Error).message}`, {
-    cause: error,
-  });
+  // undici reports a dropped connection as `TypeError: terminated` / `fetch failed`, the why in its cause.
+  const { message, cause } = error as Error;
+  const because = cause instanceof Error ? ` (${cause.message})` : '';
+  return new UpstreamError('UPSTREAM_ERROR', `connection failed: ${message}${because}`);
 }

@@ -385,14 +385,14 @@ describe('web searches per day', () => {
 });
 
 describe('HEAD on an inference route', () => {
-  it('is refused with 405: it starts no generation, stores nothing and holds no stream slot', async () => {
+  it('answers the stream headers only: it starts no generation, stores nothing and holds no stream slot', async () => {
     const app = await gateway({ LIMIT_CONCURRENT_STREAMS: '1' });
     const asked = await question(app);
     const before = tgi.requests.length;
     for (const path of [`/conversations/inference/${asked}`, `/conversations/inference_internet/${asked}`]) {
       const response = await app.request(path, { method: 'HEAD' });
-      expect(response.status).toBe(405);
-      expect(response.headers.get('allow')).toBe('GET');
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     }
     // As GraphQL subscriptions are (Yoga serves GET and POST only).
     const subscription = encodeURIComponent(`subscription { inference(conversationId: "${asked}") { __typename } }`);

@@ -11,7 +11,7 @@ beforeAll(async () => {
   app = await createTestApp({
     TGI_URL: tgi.url,
     INFERENCE_GRACE_MS: '300',
-    INFERENCE_FIRST_TOKEN_TIMEOUT_MS: '400',
+    INFERENCE_FIRST_TOKEN_TIMEOUT_MS: '1500', // a cold first request on a busy machine takes a while
     INFERENCE_IDLE_TIMEOUT_MS: '400',
     INFERENCE_SYSTEM_PROMPT: 'Be brief.',
     INFERENCE_SAVE_INTERVAL_MS: '50',
@@ -105,6 +105,19 @@ describe('GET /conversations/inference/<id>', () => {
     tgi.script({ kind: 'tokens', tokens: ['yes'] });
     const events = await readSse(await infer(asked.chatId));
     expect(events.at(-1)!.data.conversation).toMatchObject({ reply_to_id: asked.id });
+  });
+
+  it.each(['inference', 'inference_internet'])('HEAD /conversations/%s/<id> answers the stream headers and starts nothing', async (route) => {
+    const asked = await question('Is this a link preview?');
+    const before = tgi.requests.length;
+    const response = await app.request(`/conversations/${route}/${asked.id}`, { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await response.text()).toBe('');
+    // Give a wrongly started generation the time to reach the model and store its reply.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(tgi.requests.length).toBe(before);
+    expect(await storedReplies(asked.id)).toEqual([]);
   });
 
   it.each([

@@ -70,7 +70,7 @@ interface Mode {
 
 const MODES: Mode[] = [
   { name: 'distinct connections (Yoga SSE, /graphql)', path: '/graphql', singleConnection: false },
-  { name: 'single connection (plugin-graphql-sse, /graphql/stream)', path: '/graphql/stream', singleConnection: true },
+  { name: 'single connection (graphql-sse, /graphql/stream)', path: '/graphql/stream', singleConnection: true },
 ];
 
 let tgi: TgiStandin;

@@ -32,11 +32,11 @@ export interface GraphQLErrorJson {
   extensions?: { code?: string };
 }
 
-/** An app on its own database; `env` is read like the process environment (e.g. TGI_URL). */
-export async function createTestApp(
-  env: Record<string, string> = {},
-  options: { logger?: Logger } = {},
-): Promise<TestApp> {
+/**
+ * An app on its own database; `env` is read like the process environment (e.g. TGI_URL). Its logger
+ * is silent (or at TEST_LOG_LEVEL) unless one is given.
+ */
+export async function createTestApp(env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const app = createApp({
     config: loadConfig({ BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT), ...env }),
