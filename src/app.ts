@@ -16,7 +16,10 @@ import { pendingMigrations, readMigrations } from './db/migrate.ts';
 import { AppError } from './errors.ts';
 import { authenticate } from './http/authenticate.ts';
 import type { AppEnv } from './http/env.ts';
+import { metricsEndpoint, observeRequests } from './http/observe.ts';
 import type { Logger } from './logger.ts';
+import { graphqlObservability } from './observability/graphql.ts';
+import { Metrics } from './observability/metrics.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { type Context, schema } from './schema/index.ts';
 import { createChatModel } from './upstream/model.ts';
@@ -25,14 +28,15 @@ import { createChatEventBus } from './services/events.ts';
 import { createServices } from './domain.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search'>;
+  config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search' | 'observability'>;
   database: Database;
   logger: Logger;
 }
 
 /** Builds the whole HTTP surface without listening: tests call `app.fetch` directly. */
 export function createApp({ config, database, logger }: AppDependencies) {
-  const search = createWebSearch(config.search);
+  const metrics = new Metrics({ database });
+  const search = createWebSearch(config.search, metrics);
   const services = createServices({
     prisma: database.prisma,
     embeddedDatabase: database.target.kind === 'pglite',
@@ -42,6 +46,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     inference: config.inference,
     auth: config.auth,
     logger,
+    metrics,
   });
   const authenticator = createAuthenticator(config.auth, services.apiKeys, logger.child({ component: 'auth' }));
   const yoga = createYoga<{ caller: Caller }, Context>({
@@ -58,6 +63,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; the
     // plugin adds the "single connection" mode on /graphql/stream.
     plugins: [
+      ...graphqlObservability(metrics.registry),
       subscriptionErrorsInStream,
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       ...persistedOperations(config.graphql),
@@ -65,6 +71,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
   });
 
   const app = new OpenAPIHono<AppEnv>();
+  app.use('*', observeRequests(metrics, { tracing: config.observability.tracing !== null }));
   app.use('*', async (c, next) => {
     const started = performance.now();
     await next();
@@ -88,6 +95,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     }
     return c.json({ status: 'ok' });
   });
+  app.get('/metrics', metricsEndpoint(metrics, config.observability.metricsToken));
 
   app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, { caller: c.get('caller') }));
   app.on(['GET', 'POST', 'PUT', 'DELETE'], '/graphql/stream', (c) => yoga.fetch(c.req.raw, { caller: c.get('caller') }));
@@ -112,6 +120,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     app,
     yoga,
     services,
+    metrics,
     fetch: app.fetch,
     /**
      * Stops running generations (stored as incomplete, listeners told, within `deadlineMs`) before the

@@ -1,6 +1,7 @@
 import type { AuthConfig, InferenceConfig } from './config.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import type { Logger } from './logger.ts';
+import type { Metrics } from './observability/metrics.ts';
 import { ReplyService } from './replies/service.ts';
 import { ApiKeyStore } from './services/api-keys.ts';
 import { ChatService } from './services/chats.ts';
@@ -31,6 +32,7 @@ export interface ServiceDependencies {
   inference: InferenceConfig;
   auth: AuthConfig;
   logger: Logger;
+  metrics: Metrics;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -46,6 +48,7 @@ export function createServices(deps: ServiceDependencies): Services {
       config: inference,
       events,
       logger: logger.child({ component: 'replies' }),
+      metrics: deps.metrics,
       embeddedDatabase: deps.embeddedDatabase,
     }),
     events,

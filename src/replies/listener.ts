@@ -10,6 +10,11 @@ export class Listener implements AsyncIterableIterator<InferenceEvent> {
   private wake: (() => void) | undefined;
   private ending = false;
   private closed = false;
+  private markClosed!: () => void;
+  /** Settles when the listener is closed: its stream ended or its client left. */
+  readonly whenClosed = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
 
   constructor(
     readonly replyId: string,
@@ -81,5 +86,6 @@ export class Listener implements AsyncIterableIterator<InferenceEvent> {
     this.queue = [];
     this.wake?.();
     this.onClose(this);
+    this.markClosed();
   }
 }

@@ -1,5 +1,6 @@
 import { chatCompletionStream, InferenceClientProviderApiError } from '@huggingface/inference';
 import type { InferenceConfig } from '../config.ts';
+import { currentRequest } from '../observability/request-context.ts';
 
 export type ChatMessage = {
   role: 'system' | 'user' | 'assistant';
@@ -15,7 +16,8 @@ export interface Usage {
 /** What the model sends, reduced to what the gateway uses. */
 export type ModelDelta = { kind: 'text'; text: string } | { kind: 'finish'; reason: string } | { kind: 'usage'; usage: Usage };
 
-export type UpstreamErrorCode = 'UPSTREAM_ERROR' | 'UPSTREAM_OVERLOADED' | 'UPSTREAM_REJECTED' | 'UPSTREAM_TIMEOUT';
+export const UPSTREAM_ERROR_CODES = ['UPSTREAM_ERROR', 'UPSTREAM_OVERLOADED', 'UPSTREAM_REJECTED', 'UPSTREAM_TIMEOUT'] as const;
+export type UpstreamErrorCode = (typeof UPSTREAM_ERROR_CODES)[number];
 
 /** A failure of the model server, with the code and sentence the listener is told. */
 export class UpstreamError extends Error {
@@ -72,7 +74,7 @@ export function createChatModel(config: InferenceConfig): ChatModel | null {
             stream_options: { include_usage: true },
           },
           // A 503 would otherwise be retried at once, forever.
-          { signal: controller.signal, retry_on_error: false },
+          { signal: controller.signal, retry_on_error: false, fetch: fetchWithRequestId },
         );
         for await (const chunk of chunks) {
           arm(config.idleTimeoutMs, 'token');
@@ -101,6 +103,15 @@ export function createChatModel(config: InferenceConfig): ChatModel | null {
     },
   };
 }
+
+/** `fetch`, plus the id of the request being served, so that the model server's logs can be matched with ours. */
+const fetchWithRequestId: typeof fetch = (input, init) => {
+  const requestId = currentRequest()?.requestId;
+  if (requestId === undefined) return fetch(input, init);
+  const headers = new Headers(init?.headers);
+  headers.set('x-request-id', requestId);
+  return fetch(input, { ...init, headers });
+};
 
 function toUpstreamError(error: unknown): UpstreamError {
   if (error instanceof InferenceClientProviderApiError) {

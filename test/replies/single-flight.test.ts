@@ -5,6 +5,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
 import { ReplyService } from '../../src/replies/service.ts';
 import type { InferenceEvent } from '../../src/replies/events.ts';
 import { anonymousCaller } from '../../src/services/caller.ts';
@@ -69,6 +70,7 @@ beforeAll(async () => {
     config: loadConfig({ INFERENCE_SAVE_INTERVAL_MS: '50', INFERENCE_LEASE_MS: '1000' }).inference,
     events: createChatEventBus(),
     logger: pino({ level: 'silent' }),
+    metrics: new Metrics(),
     embeddedDatabase: TEST_STORE === 'pglite',
   });
 });
