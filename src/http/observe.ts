@@ -1,4 +1,3 @@
-import { httpInstrumentationMiddleware } from '@hono/otel';
 import { prometheus } from '@hono/prometheus';
 import type { Handler, MiddlewareHandler } from 'hono';
 import { unauthenticated } from '../auth/authenticator.ts';
@@ -18,11 +17,15 @@ const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function observeRequests(metrics: Metrics, options: { tracing: boolean }): MiddlewareHandler<AppEnv> {
   const { registerMetrics: countRequest } = prometheus({ registry: metrics.registry, prefix: 'chat_gateway_' });
-  const traceRequest = options.tracing ? httpInstrumentationMiddleware({ captureActiveRequests: false }) : undefined;
+  // Loaded only with tracing on, like the SDK: @hono/otel brings OpenTelemetry's semantic conventions.
+  const tracingMiddleware = options.tracing
+    ? import('@hono/otel').then(({ httpInstrumentationMiddleware }) => httpInstrumentationMiddleware({ captureActiveRequests: false }))
+    : undefined;
   return async (c, next) => {
     const sent = c.req.header('x-request-id');
     const requestId = sent !== undefined && CLIENT_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
     c.set('requestId', requestId);
+    const traceRequest = tracingMiddleware && (await tracingMiddleware);
     const handle = async () => {
       await countRequest(c, next);
     };
