@@ -1,6 +1,7 @@
 import { Agent, type AgentOptions, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { rootCertificates } from 'node:tls';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import { getJson } from 'serpapi';
 import { z } from 'zod';
@@ -42,6 +43,9 @@ export interface WebSearch {
   close(): void;
 }
 
+/** Spans of searches, when tracing is on (a no-op otherwise). */
+const tracer = trace.getTracer('chat-gateway');
+
 /** The longest snippet given to the model: a handful of sources must not crowd out the chat history. */
 const MAX_SNIPPET_CHARS = 600;
 const MAX_CACHED_QUERIES = 1_000;
@@ -71,16 +75,22 @@ export function createWebSearch(config: SearchConfig | null, metrics: Pick<Metri
     }
     return sourcesOf(response, config.organicResults);
   };
-  const searchOnce = async (query: string): Promise<Source[]> => {
-    try {
-      const sources = await requestSources(query);
-      metrics.searched('ok');
-      return sources;
-    } catch (error) {
-      metrics.searched(error instanceof SearchError ? error.code : 'SEARCH_FAILED');
-      throw error;
-    }
-  };
+  const spanOptions = { kind: SpanKind.CLIENT, attributes: { 'server.address': config.baseUrl.hostname } };
+  const searchOnce = (query: string): Promise<Source[]> =>
+    tracer.startActiveSpan('SerpAPI search', spanOptions, async (span) => {
+      try {
+        const sources = await requestSources(query);
+        metrics.searched('ok');
+        return sources;
+      } catch (error) {
+        const code = error instanceof SearchError ? error.code : 'SEARCH_FAILED';
+        metrics.searched(code);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
   const close = () => agent.destroy();
   if (config.cacheTtlMs === 0) return { search: searchOnce, close };
   const cache = new LRUCache<string, Source[], string>({

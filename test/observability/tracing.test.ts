@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startTracing, type Tracing } from '../../src/observability/tracing.ts';
 import { createTestApp, jsonInit, postGraphQL, type TestApp } from '../support/app.ts';
+import { startSerpApiStandin, type SerpApiStandin } from '../support/serpapi-standin.ts';
 import { readSse, tokensOf } from '../support/sse.ts';
 import { startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
 
@@ -26,6 +27,7 @@ interface ExportedSpan {
 const SPAN_KIND = { internal: 1, server: 2, client: 3 };
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
+const INTERNET_TRACE = '5bf92f3577b34da6a3ce929d0e0e4737';
 
 /** An OTLP/HTTP collector that keeps what it is sent to /v1/traces. */
 async function startReceiver() {
@@ -63,14 +65,18 @@ async function startReceiver() {
 
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let tgi: TgiStandin;
+let serp: SerpApiStandin;
 let tracing: Tracing;
 let app: TestApp;
 let streamed: string;
 
 beforeAll(async () => {
-  [receiver, tgi] = await Promise.all([startReceiver(), startTgiStandin({ keepAliveMs: 0 })]);
+  [receiver, tgi, serp] = await Promise.all([startReceiver(), startTgiStandin({ keepAliveMs: 0 }), startSerpApiStandin()]);
   const env = {
     TGI_URL: tgi.url,
+    SERPAPI_API_KEY: serp.apiKey,
+    SERPAPI_BASE_URL: serp.url,
+    SERPAPI_CA_FILE: serp.caFile,
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=s3cret%20key',
     OTEL_SERVICE_NAME: 'gateway-under-test',
@@ -82,6 +88,10 @@ beforeAll(async () => {
   const chat = await (await app.request('/chats/create', jsonInit('POST', { name: 'traced' }))).json();
   const asked = await app.request('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'Hi?' }));
   const { id } = (await asked.json()) as { id: string };
+  const internet = await app.request(`/conversations/inference_internet/${id}`, {
+    headers: { traceparent: `00-${INTERNET_TRACE}-${CALLER_SPAN}-01` },
+  });
+  expect((await readSse(internet))[0]?.event).toBe('sources');
   const response = await app.request(`/conversations/inference/${id}`, {
     headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
   });
@@ -96,7 +106,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  await Promise.all([tgi?.close(), receiver?.close()]);
+  await Promise.all([tgi?.close(), serp?.close(), receiver?.close()]);
 });
 
 const inTrace = (traceId: string) => receiver.spans.filter((span) => span.traceId === traceId);
@@ -132,6 +142,15 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
 
     // The model server is told the trace, as the child of the upstream call.
     expect(tgi.requests.at(-1)?.headers.traceparent).toBe(`00-${CALLER_TRACE}-${upstream!.spanId}-01`);
+  });
+
+  it('traces the web search of an internet answer, without its API key', () => {
+    const spans = inTrace(INTERNET_TRACE);
+    const request = spans.find((span) => span.kind === SPAN_KIND.server);
+    const search = spans.find((span) => span.name === 'SerpAPI search');
+    expect(search).toMatchObject({ kind: SPAN_KIND.client, attributes: { 'server.address': 'localhost' } });
+    expect(descendsFrom(search!, request!)).toBe(true);
+    expect(JSON.stringify(receiver.spans)).not.toContain(serp.apiKey);
   });
 
   it('keeps the access token of an SSE URL out of the exported spans', () => {
