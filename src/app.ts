@@ -21,9 +21,12 @@ import type { AppEnv } from './http/env.ts';
 import { requireJsonBody } from './http/json-body.ts';
 import { docsPage, graphiqlPage } from './http/pages.ts';
 import { useGraphQLSSE } from './http/graphql-sse.ts';
+import { metricsEndpoint, observeRequests } from './http/observe.ts';
 import type { Logger } from './logger.ts';
 import { limitRequests } from './limits/http.ts';
 import { Limits } from './limits/limits.ts';
+import { graphqlObservability } from './observability/graphql.ts';
+import { Metrics } from './observability/metrics.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { DEFAULT_CONNECTION_SIZE } from './schema/builder.ts';
 import { connectionArgumentsChecked } from './schema/connection-arguments.ts';
@@ -34,15 +37,16 @@ import { createChatEventBus } from './services/events.ts';
 import { createServices } from './domain.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search' | 'limits'>;
+  config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search' | 'limits' | 'observability'>;
   database: Database;
   logger: Logger;
 }
 
 /** Builds the whole HTTP surface without listening: tests call `app.fetch` directly. */
 export function createApp({ config, database, logger }: AppDependencies) {
-  const search = createWebSearch(config.search);
-  const limits = new Limits(config.limits, logger.child({ component: 'limits' }));
+  const metrics = new Metrics({ database });
+  const search = createWebSearch(config.search, metrics);
+  const limits = new Limits(config.limits, logger.child({ component: 'limits' }), (limit) => metrics.rateLimited(limit));
   const services = createServices({
     prisma: database.prisma,
     embeddedDatabase: database.target.kind === 'pglite',
@@ -53,6 +57,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     auth: config.auth,
     limits,
     logger,
+    metrics,
   });
   const authenticator = createAuthenticator(config.auth, services.apiKeys, logger.child({ component: 'auth' }));
   const graphiql = graphiqlPage();
@@ -78,6 +83,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; the
     // plugin adds the "single connection" mode on /graphql/stream.
     plugins: [
+      ...graphqlObservability(metrics.registry),
       ...limitPlugins(config.graphql.limits, DEFAULT_CONNECTION_SIZE),
       ...schemaDisclosure(config.graphql),
       malformedJsonParametersRefused,
@@ -90,6 +96,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
   });
 
   const app = new OpenAPIHono<AppEnv>();
+  app.use('*', observeRequests(metrics, { tracing: config.observability.tracing !== null }));
   app.use('*', async (c, next) => {
     const started = performance.now();
     await next();
@@ -116,6 +123,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     }
     return c.json({ status: 'ok' });
   });
+  app.get('/metrics', metricsEndpoint(metrics, config.observability.metricsToken));
 
   const serveGraphQL = async (c: HonoContext<AppEnv>) => servedResponse(await yoga.fetch(c.req.raw, { caller: c.get('caller') }));
   // Only JSON POSTs (CSRF: see requireJsonBody), on /graphql and /graphql/stream. GET stays open to
@@ -147,6 +155,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     app,
     yoga,
     services,
+    metrics,
     fetch: app.fetch,
     /**
      * Stops running generations (stored as incomplete, listeners told, within `deadlineMs`) before the

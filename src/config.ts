@@ -185,6 +185,24 @@ const LogModel = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+const ObservabilityModel = z.object({
+  /**
+   * When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. /metrics never needs an API key
+   * (monitoring carries none), so without this token it is open to whoever reaches the port.
+   */
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** OTLP/HTTP collector (base URL; spans go to `<url>/v1/traces`). Unset, tracing is off and its SDK never loaded. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** Headers for the collector, `key=value` pairs separated by commas (values URL-encoded), e.g. an API key. */
+  OTEL_EXPORTER_OTLP_HEADERS: z
+    .string()
+    .refine((text) => parseOtlpHeaders(text) !== null, 'must be key=value pairs separated by commas, values URL-encoded')
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('chat-gateway'),
+  /** Share of new traces recorded (parent-based: a request whose caller sampled it is always traced). */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+});
+
 const EnvironmentModel = z.object({
   ...ServerModel.shape,
   ...AuthModel.shape,
@@ -195,6 +213,7 @@ const EnvironmentModel = z.object({
   ...RuntimeModel.shape,
   ...LimitsModel.shape,
   ...LogModel.shape,
+  ...ObservabilityModel.shape,
 })
   .refine((e) => !e.HF_TOKEN || !e.TGI_URL || !isCleartextToAnotherHost(e.TGI_URL), {
     path: ['TGI_URL'],
@@ -259,6 +278,20 @@ export interface Config {
   search: SearchConfig | null;
   limits: LimitsConfig;
   log: { level: Environment['LOG_LEVEL'] };
+  observability: ObservabilityConfig;
+}
+
+export interface ObservabilityConfig {
+  metricsToken: string | undefined;
+  /** Where spans are exported; null when OTEL_EXPORTER_OTLP_ENDPOINT is unset (tracing off). */
+  tracing: TracingConfig | null;
+}
+
+export interface TracingConfig {
+  endpoint: URL;
+  headers: Record<string, string>;
+  serviceName: string;
+  sampleRatio: number;
 }
 
 export interface ServerConfig {
@@ -415,7 +448,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       exemptAdmins: e.LIMIT_EXEMPT_ADMINS,
     },
     log: { level: e.LOG_LEVEL },
+    observability: {
+      metricsToken: e.METRICS_TOKEN,
+      tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? {
+            endpoint: new URL(e.OTEL_EXPORTER_OTLP_ENDPOINT),
+            headers: parseOtlpHeaders(e.OTEL_EXPORTER_OTLP_HEADERS ?? '') ?? {},
+            serviceName: e.OTEL_SERVICE_NAME,
+            sampleRatio: e.OTEL_TRACES_SAMPLER_ARG,
+          }
+        : null,
+    },
   };
+}
+
+/** OTEL_EXPORTER_OTLP_HEADERS as OpenTelemetry specifies it (`k1=v1,k2=v2`, values URL-encoded); null if malformed. */
+function parseOtlpHeaders(text: string): Record<string, string> | null {
+  const headers: Record<string, string> = {};
+  for (const pair of text.split(',').filter((entry) => entry.trim() !== '')) {
+    const match = /^\s*([!#$%&'*+.^_`|~\w-]+)\s*=(.*)$/.exec(pair);
+    if (!match) return null;
+    try {
+      headers[match[1]!] = decodeURIComponent(match[2]!.trim());
+    } catch {
+      return null;
+    }
+  }
+  return headers;
 }
 
 /** Reads a file named by `variable`, stopping start-up with the variable's name if it is unusable. */

@@ -2,6 +2,7 @@ import type { AuthConfig, InferenceConfig } from './config.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import type { Limits } from './limits/limits.ts';
 import type { Logger } from './logger.ts';
+import type { Metrics } from './observability/metrics.ts';
 import { ReplyService } from './replies/service.ts';
 import { ApiKeyStore } from './services/api-keys.ts';
 import { ChatService } from './services/chats.ts';
@@ -34,6 +35,7 @@ export interface ServiceDependencies {
   auth: AuthConfig;
   limits: Limits;
   logger: Logger;
+  metrics: Metrics;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -50,6 +52,7 @@ export function createServices(deps: ServiceDependencies): Services {
       events,
       limits,
       logger: logger.child({ component: 'replies' }),
+      metrics: deps.metrics,
       embeddedDatabase: deps.embeddedDatabase,
     }),
     events,

@@ -1,5 +1,6 @@
 import { type DestinationStream, pino, type Logger } from 'pino';
 import type { Config } from './config.ts';
+import { currentRequest } from './observability/request-context.ts';
 
 export type { Logger };
 
@@ -49,10 +50,20 @@ export function createLogger(config: Pick<Config, 'log' | 'inference' | 'search'
   const options = {
     level: config.log.level,
     base: { service: 'chat-gateway' },
+    mixin: requestFields,
     redact: { paths: SECRET_PATHS, censor: '[REDACTED]' },
     hooks: {
       streamWrite: (line: string) => configured.reduce((text, secret) => text.replaceAll(secret, '[REDACTED]'), scrubSecrets(line)),
     },
   };
   return destination ? pino(options, destination) : pino(options);
+}
+
+/** A new object each time: pino merges the line's own fields into what the mixin returns. */
+function requestFields(): { requestId?: string; graphqlOperation?: string } {
+  const request = currentRequest();
+  if (!request) return {};
+  return request.graphqlOperation === undefined
+    ? { requestId: request.requestId }
+    : { requestId: request.requestId, graphqlOperation: request.graphqlOperation };
 }

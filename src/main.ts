@@ -4,10 +4,15 @@ import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { startServer } from './http/server.ts';
 import { createLogger } from './logger.ts';
+import { startTracing } from './observability/tracing.ts';
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config);
+  // Before the database opens, so that its spans from the first query on are traced.
+  const { tracing: tracingConfig } = config.observability;
+  const tracing = tracingConfig ? await startTracing(tracingConfig) : null;
+  if (tracingConfig) logger.info({ collector: tracingConfig.endpoint.origin }, 'tracing to an OTLP collector');
   const database = await openDatabase(config.database.url, { poolSize: config.database.poolSize });
   if (config.database.migrateOnStart) {
     const applied = await migrate(database);
@@ -31,6 +36,7 @@ async function main() {
     await closed;
     clearTimeout(deadline);
     await database.close();
+    await tracing?.shutdown();
     logger.info('stopped');
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -127,3 +127,39 @@ describe('HF_TOKEN with TGI_URL', () => {
     expect(loadConfig({ TGI_URL: 'http://tgi.internal:8080' }).inference.upstream).toEqual({ endpointUrl: 'http://tgi.internal:8080' });
   });
 });
+
+describe('metrics and tracing', () => {
+  it('leave /metrics open and tracing off by default', () => {
+    expect(loadConfig({}).observability).toEqual({ metricsToken: undefined, tracing: null });
+  });
+
+  it('trace to OTEL_EXPORTER_OTLP_ENDPOINT with its headers, service name and sampling ratio', () => {
+    const { tracing } = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.internal:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=abc%3D%3D, x-team = gateway',
+      OTEL_SERVICE_NAME: 'gateway-eu',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    }).observability;
+    expect(tracing).toEqual({
+      endpoint: new URL('https://collector.internal:4318'),
+      headers: { 'x-api-key': 'abc==', 'x-team': 'gateway' },
+      serviceName: 'gateway-eu',
+      sampleRatio: 0.25,
+    });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).observability.tracing).toMatchObject({
+      headers: {},
+      serviceName: 'chat-gateway',
+      sampleRatio: 1,
+    });
+  });
+
+  it.each([
+    ['METRICS_TOKEN', 'short', /METRICS_TOKEN: must be at least 32 characters/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /OTEL_EXPORTER_OTLP_ENDPOINT/],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'no-equals-sign', /OTEL_EXPORTER_OTLP_HEADERS: must be key=value pairs/],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'key=%E0%A4%A', /OTEL_EXPORTER_OTLP_HEADERS: must be key=value pairs/],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5', /OTEL_TRACES_SAMPLER_ARG/],
+  ])('refuses %s=%s', (name, value, message) => {
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', [name]: value })).toThrow(message);
+  });
+});

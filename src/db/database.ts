@@ -35,7 +35,18 @@ export interface Database {
   readonly prisma: PrismaClient;
   /** Runs `work` on one dedicated connection (held for its whole duration). */
   withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
+  /** The PostgreSQL connection pool as it is now; null on PGlite (one connection, no pool). */
+  poolStats(): PoolStats | null;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  /** Connections open, idle ones included. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+  max: number;
 }
 
 export interface DatabaseOptions {
@@ -69,6 +80,7 @@ export function usePGlite(pglite: PGlite, options: DatabaseOptions = {}): Databa
     target,
     prisma,
     withSession: (work) => work(session),
+    poolStats: () => null,
     close: async () => {
       await prisma.$disconnect();
       await pglite.close();
@@ -79,7 +91,8 @@ export function usePGlite(pglite: PGlite, options: DatabaseOptions = {}): Databa
 
 async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>, options: DatabaseOptions) {
   const searchPath = target.schema ? { options: `-c search_path=${quoteIdentifier(target.schema)}` } : {};
-  const pool = new pg.Pool({ connectionString: target.connectionString, max: options.poolSize ?? 10, ...searchPath });
+  const max = options.poolSize ?? 10;
+  const pool = new pg.Pool({ connectionString: target.connectionString, max, ...searchPath });
   const adapter = new PrismaPg(pool, { schema: target.schema });
   const prisma = new PrismaClient({ adapter, log: options.log });
   const database: Database = {
@@ -99,6 +112,7 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
         client.release();
       }
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
     close: async () => {
       await prisma.$disconnect();
       await pool.end();

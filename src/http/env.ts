@@ -5,7 +5,7 @@ import type { Caller } from '../services/caller.ts';
 /** What the HTTP layer knows about a request once it is authenticated. */
 export type AppEnv = {
   Bindings: { incoming?: IncomingMessage };
-  Variables: { caller: Caller };
+  Variables: { caller: Caller; requestId: string };
 };
 
 /**

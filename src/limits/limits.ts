@@ -22,6 +22,8 @@ const CHARS_PER_TOKEN = 4;
 
 /** A limit counted in fixed windows; `unit` names what is counted, for the client's error message. */
 interface WindowLimit {
+  /** The limit's name in metrics: requests, generations, completion_tokens, searches. */
+  name: string;
   counter: RateLimiterAbstract;
   points: number;
   unit: string;
@@ -49,10 +51,12 @@ export class Limits {
   constructor(
     private readonly config: LimitsConfig,
     private readonly logger: Logger,
+    /** Told of every refusal, by the limit's name (for metrics). */
+    private readonly onRefused: (limit: string) => void = () => {},
     store: LimitStore = memoryLimitStore,
   ) {
     const window = (keyPrefix: string, points: number | null, duration: number, unit: string): WindowLimit | null =>
-      points === null ? null : { counter: store.window({ keyPrefix, points, duration }), points, unit };
+      points === null ? null : { name: keyPrefix, counter: store.window({ keyPrefix, points, duration }), points, unit };
     this.requests = window('requests', config.requestsPerMinute, MINUTE_SECONDS, 'requests per minute');
     this.generations = window('generations', config.generationsPerMinute, MINUTE_SECONDS, 'generations started per minute');
     this.completionTokens = window('completion-tokens', config.completionTokensPerDay, DAY_SECONDS, 'completion tokens per 24 hours');
@@ -67,7 +71,7 @@ export class Limits {
    */
   async countRequest(caller: Caller): Promise<Record<string, string>> {
     if (!this.requests || this.exempt(caller)) return {};
-    return rateLimitHeaders(this.requests.points, await consume(this.requests, caller.limitKey));
+    return rateLimitHeaders(this.requests.points, await this.consume(this.requests, caller.limitKey));
   }
 
   /**
@@ -79,6 +83,7 @@ export class Limits {
     if (!streams || this.exempt(caller)) return () => {};
     const key = caller.limitKey;
     if (!(await streams.slots.take(key))) {
+      this.onRefused('streams');
       throw new AppError(
         'RATE_LIMITED',
         `Limit reached: ${streams.max} streams open at once; close one, or retry in ${STREAM_RETRY_SECONDS} s`,
@@ -102,12 +107,15 @@ export class Limits {
     const key = caller.limitKey;
     if (this.completionTokens) {
       const spent = await this.completionTokens.counter.get(key);
-      if (spent && spent.consumedPoints >= this.completionTokens.points) throw refusal(this.completionTokens, spent);
+      if (spent && spent.consumedPoints >= this.completionTokens.points) {
+        this.onRefused(this.completionTokens.name);
+        throw refusal(this.completionTokens, spent);
+      }
     }
-    if (this.generations) await consume(this.generations, key);
+    if (this.generations) await this.consume(this.generations, key);
     if (!internet || !this.searches) return;
     try {
-      await consume(this.searches, key);
+      await this.consume(this.searches, key);
     } catch (error) {
       // Refused for its search: the start it would have been is not counted either.
       if (this.generations) void this.settle(this.generations.counter.reward(key), 'taking back a generation start');
@@ -126,6 +134,17 @@ export class Limits {
     return caller.admin && this.config.exemptAdmins;
   }
 
+  private async consume(limit: WindowLimit, key: string): Promise<RateLimiterRes> {
+    try {
+      return await limit.counter.consume(key);
+    } catch (rejection) {
+      // rate-limiter-flexible rejects with the counts when the limit is reached, with an Error when its store fails.
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      this.onRefused(limit.name);
+      throw refusal(limit, rejection);
+    }
+  }
+
   /** Waits for a count that nobody can be refused for any more; a store failure is logged, not thrown. */
   private async settle(update: Promise<unknown>, what: string): Promise<void> {
     try {
@@ -141,14 +160,7 @@ export function completionTokensOf(reply: FinishedReply): number {
   return reply.completionTokens ?? Math.ceil(reply.message.length / CHARS_PER_TOKEN);
 }
 
-async function consume(limit: WindowLimit, key: string): Promise<RateLimiterRes> {
-  try {
-    return await limit.counter.consume(key);
-  } catch (rejection) {
-    // rate-limiter-flexible rejects with the counts when the limit is reached, with an Error when its store fails.
-    throw rejection instanceof RateLimiterRes ? refusal(limit, rejection) : rejection;
-  }
-}
+
 
 function refusal(limit: WindowLimit, counts: RateLimiterRes): AppError {
   const headers = refusalHeaders(limit.points, counts.remainingPoints, counts.msBeforeNext);

@@ -1,6 +1,7 @@
 import type { InferenceConfig } from '../config.ts';
 import type { Conversation } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
+import type { GenerationMeter, GenerationStatus, Metrics } from '../observability/metrics.ts';
 import { type ChatModel, UpstreamError, type Usage } from '../upstream/model.ts';
 import { finalEvent, groundingColumns, type InferenceEvent } from './events.ts';
 import type { Grounding } from './grounding.ts';
@@ -26,6 +27,7 @@ export interface GenerationDependencies {
   store: ReplyStore;
   config: Pick<InferenceConfig, 'graceMs'>;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /**
@@ -43,6 +45,7 @@ export class Generation {
   private readonly listeners = new Set<Listener>();
   private readonly abort = new AbortController();
   private graceTimer: NodeJS.Timeout | undefined;
+  private readonly meter: GenerationMeter;
   /** The reply row once inserted; null when the insert failed (the generation then stops). */
   readonly stored: Promise<Conversation | null>;
   /** The stream is over and the outcome being saved: no new grace period, no new joiners. */
@@ -60,6 +63,7 @@ export class Generation {
     prompt: PromptSource,
     private readonly deps: GenerationDependencies,
   ) {
+    this.meter = deps.metrics.generationStarted(reply.internet);
     this.stored = deps.store.insert(reply, () => ({ id: reply.id, message: this.text })).then(
       (stored) => {
         this.reply = stored;
@@ -114,6 +118,7 @@ export class Generation {
 
   private async run(prompt: PromptSource): Promise<Conversation | null> {
     const outcome = await this.generate(prompt);
+    this.meter.ended(outcome.status);
     this.settling = true;
     clearTimeout(this.graceTimer);
     const columns: ReplyOutcome = {
@@ -142,7 +147,7 @@ export class Generation {
   }
 
   /** Streams the model's answer to every listener; resolves to how it ended. */
-  private async generate(prompt: PromptSource): Promise<Pick<Conversation, 'status' | 'errorCode' | 'errorDetail'>> {
+  private async generate(prompt: PromptSource): Promise<Pick<Conversation, 'errorCode' | 'errorDetail'> & { status: GenerationStatus }> {
     const { model, logger } = this.deps;
     try {
       const prepared = await prompt.prepare(this.abort.signal);
@@ -162,6 +167,7 @@ export class Generation {
           // every save of this reply. Replaced by U+FFFD, one UTF-16 unit for one, so positions hold.
           const text = delta.text.replaceAll('\u0000', '\uFFFD');
           this.text += text;
+          this.meter.token();
           this.broadcast({ type: 'token', position: this.text.length, text });
         } else if (delta.kind === 'finish') {
           this.finishReason = delta.reason;
@@ -179,6 +185,7 @@ export class Generation {
         return { status: reason.code === 'STORE_FAILED' ? 'failed' : 'incomplete', errorCode: reason.code, errorDetail: reason.message };
       }
       if (error instanceof UpstreamError) {
+        this.deps.metrics.upstreamError(error.code);
         // What the model server said goes to the log only (the listener gets the code's fixed sentence).
         logger.warn({ replyId: this.reply.id, code: error.code, upstreamReason: error.reason }, 'generation failed');
         return { status: 'failed', errorCode: error.code, errorDetail: error.message };

@@ -3,6 +3,7 @@ import type { Conversation, PrismaClient } from '../generated/prisma/client.ts';
 import { AppError } from '../errors.ts';
 import type { Limits } from '../limits/limits.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { Caller } from '../services/caller.ts';
 import { visibleChats } from '../services/chats.ts';
 import { NEWEST_CONVERSATION_FIRST, visibleConversations } from '../services/conversations.ts';
@@ -37,6 +38,7 @@ export interface ReplyServiceDependencies {
   events: ChatEventBus;
   limits: Limits;
   logger: Logger;
+  metrics: Metrics;
   /** The database is embedded (PGlite): only this process can have left replies streaming in it. */
   embeddedDatabase: boolean;
 }
@@ -75,6 +77,12 @@ export class ReplyService {
    * event: 503, 429, 404, 422.
    */
   async open(id: string, options: OpenOptions): Promise<Listener | null> {
+    const listener = await this.listenerFor(id, options);
+    if (listener) this.deps.metrics.streamOpened(new Promise((closed) => listener.onClosed(closed)));
+    return listener;
+  }
+
+  private async listenerFor(id: string, options: OpenOptions): Promise<Listener | null> {
     const { model, search } = this.deps;
     const internet = options.internet ?? false;
     if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down');
@@ -288,7 +296,7 @@ export class ReplyService {
 
   /** A new generation answering `question`, grounded in a web search when `search` is given. */
   private start(key: string, question: Question, model: ChatModel, search: WebSearch | null): Generation {
-    const { prisma, config, events, logger } = this.deps;
+    const { prisma, config, events, logger, metrics } = this.deps;
     const reply: Conversation = {
       id: crypto.randomUUID(),
       seq: 0n,
@@ -314,7 +322,7 @@ export class ReplyService {
       leaseExpiresAt: null,
     };
     const prompt = new ReplyPrompt(question, search, { prisma, config, logger });
-    const generation = new Generation(reply, prompt, { model, store: this.store, config, logger });
+    const generation = new Generation(reply, prompt, { model, store: this.store, config, logger, metrics });
     this.running.set(key, generation);
     void generation.stored.then((stored) => {
       if (stored) publishChatEvent(events, { type: 'GENERATION_STARTED', ownerId: question.ownerId, chatId: question.chatId, conversation: stored });

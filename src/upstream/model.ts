@@ -1,5 +1,6 @@
 import { chatCompletionStream, InferenceClientProviderApiError } from '@huggingface/inference';
 import type { InferenceConfig } from '../config.ts';
+import { currentRequest } from '../observability/request-context.ts';
 
 export type ChatMessage = {
   role: 'system' | 'user' | 'assistant';
@@ -25,6 +26,8 @@ const UPSTREAM_ERROR_DETAILS = {
   UPSTREAM_REJECTED: 'The model server refused the request, for example because the chat is too long for the model',
   UPSTREAM_TIMEOUT: 'The model server did not answer in time',
 } as const;
+
+export const UPSTREAM_ERROR_CODES = Object.keys(UPSTREAM_ERROR_DETAILS) as UpstreamErrorCode[];
 
 export type UpstreamErrorCode = keyof typeof UPSTREAM_ERROR_DETAILS;
 
@@ -82,7 +85,7 @@ export function createChatModel(config: InferenceConfig): ChatModel | null {
             stream_options: { include_usage: true },
           },
           // A 503 would otherwise be retried at once, forever.
-          { signal: controller.signal, retry_on_error: false },
+          { signal: controller.signal, retry_on_error: false, fetch: fetchWithRequestId },
         );
         for await (const chunk of chunks) {
           arm(config.idleTimeoutMs, 'token');
@@ -111,6 +114,15 @@ export function createChatModel(config: InferenceConfig): ChatModel | null {
     },
   };
 }
+
+/** `fetch`, plus the id of the request being served, so that the model server's logs can be matched with ours. */
+const fetchWithRequestId: typeof fetch = (input, init) => {
+  const requestId = currentRequest()?.requestId;
+  if (requestId === undefined) return fetch(input, init);
+  const headers = new Headers(init?.headers);
+  headers.set('x-request-id', requestId);
+  return fetch(input, { ...init, headers });
+};
 
 function toUpstreamError(error: unknown): UpstreamError {
   if (error instanceof InferenceClientProviderApiError) {

@@ -1,10 +1,12 @@
 import { Agent, type AgentOptions, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { rootCertificates } from 'node:tls';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import { getJson } from 'serpapi';
 import { z } from 'zod';
 import type { SearchConfig } from '../config.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 /** A numbered web result given to the model; the answer cites it as `[index]`. */
 export const SourceModel = z.object({ index: z.int(), title: z.string(), url: z.string(), snippet: z.string() });
@@ -21,6 +23,7 @@ const SEARCH_ERROR_DETAILS = {
 } as const;
 
 export type SearchErrorCode = keyof typeof SEARCH_ERROR_DETAILS;
+export const SEARCH_ERROR_CODES = Object.keys(SEARCH_ERROR_DETAILS) as SearchErrorCode[];
 
 /** Why a search gave no sources: `message` is for the listener, `reason` (if any) for the operator's log. */
 export class SearchError extends Error {
@@ -40,6 +43,9 @@ export interface WebSearch {
   close(): void;
 }
 
+/** Spans of searches, when tracing is on (a no-op otherwise). */
+const tracer = trace.getTracer('chat-gateway');
+
 /** The longest snippet given to the model: a handful of sources must not crowd out the chat history. */
 const MAX_SNIPPET_CHARS = 600;
 const MAX_CACHED_QUERIES = 1_000;
@@ -48,13 +54,13 @@ const MAX_CACHED_QUERIES = 1_000;
  * Google results through SerpAPI's `serpapi` package. Identical queries within `cacheTtlMs` share
  * one search, including searches still in flight; failures are not cached.
  */
-export function createWebSearch(config: SearchConfig | null): WebSearch | null {
+export function createWebSearch(config: SearchConfig | null, metrics: Pick<Metrics, 'searched' | 'searchCacheHit'>): WebSearch | null {
   if (!config) return null;
   const agent = new BaseUrlAgent(config.baseUrl, {
     keepAlive: true,
     ca: config.extraCa ? [...rootCertificates, config.extraCa] : undefined,
   });
-  const searchOnce = async (query: string): Promise<Source[]> => {
+  const requestSources = async (query: string): Promise<Source[]> => {
     let response: unknown;
     try {
       response = await getJson('google', {
@@ -69,6 +75,22 @@ export function createWebSearch(config: SearchConfig | null): WebSearch | null {
     }
     return sourcesOf(response, config.organicResults);
   };
+  const spanOptions = { kind: SpanKind.CLIENT, attributes: { 'server.address': config.baseUrl.hostname } };
+  const searchOnce = (query: string): Promise<Source[]> =>
+    tracer.startActiveSpan('SerpAPI search', spanOptions, async (span) => {
+      try {
+        const sources = await requestSources(query);
+        metrics.searched('ok');
+        return sources;
+      } catch (error) {
+        const code = error instanceof SearchError ? error.code : 'SEARCH_FAILED';
+        metrics.searched(code);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
   const close = () => agent.destroy();
   if (config.cacheTtlMs === 0) return { search: searchOnce, close };
   const cache = new LRUCache<string, Source[], string>({
@@ -79,7 +101,12 @@ export function createWebSearch(config: SearchConfig | null): WebSearch | null {
     fetchMethod: (_key, _stale, { context }) => searchOnce(context),
   });
   return {
-    search: async (query) => (await cache.fetch(cacheKey(query), { context: query }))!,
+    search: async (query) => {
+      const status: LRUCache.Status<string, Source[]> = {};
+      const sources = await cache.fetch(cacheKey(query), { context: query, status });
+      if (status.fetch === 'hit' || status.fetch === 'inflight') metrics.searchCacheHit();
+      return sources!;
+    },
     close,
   };
 }

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { Limits } from '../../src/limits/limits.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
 import { ReplyService } from '../../src/replies/service.ts';
 import type { InferenceEvent } from '../../src/replies/events.ts';
 import { anonymousCaller } from '../../src/services/caller.ts';
@@ -72,6 +73,7 @@ beforeAll(async () => {
     events: createChatEventBus(),
     limits: new Limits(config.limits, pino({ level: 'silent' })),
     logger: pino({ level: 'silent' }),
+    metrics: new Metrics(),
     embeddedDatabase: TEST_STORE === 'pglite',
   });
 });

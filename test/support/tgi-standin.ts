@@ -2,7 +2,7 @@
  * A stand-in for Hugging Face Text Generation Inference (TGI) speaking its Messages API
  * (`POST /v1/chat/completions`) over real HTTP, so tests exercise the real client, sockets and SSE
  * parsing. Wire shapes follow TGI's router and the chunks recorded by TGI's own integration tests
- * (/work/shared/tgi-streams, see its README).
+ * (copied to test/fixtures/tgi-streams, see its README).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
@@ -93,9 +93,15 @@ export interface RecordedRequest {
   readonly closedAt?: number;
 }
 
+/** A behaviour, or a function choosing one for each request (e.g. taking recordings in turn). */
+export type DefaultBehaviour = TgiBehaviour | (() => TgiBehaviour);
+
 export interface TgiStandinOptions {
   /** Behaviour for requests when nothing is queued with `script()`. */
-  defaultBehaviour?: TgiBehaviour;
+  defaultBehaviour?: DefaultBehaviour;
+  /** Where to listen; default 127.0.0.1 on a free port. */
+  host?: string;
+  port?: number;
   modelId?: string;
   systemFingerprint?: string;
   recordingsDir?: string;
@@ -125,14 +131,14 @@ export interface TokenTiming {
 }
 
 export interface TgiStandin {
-  /** `http://127.0.0.1:PORT`, to pass as `endpointUrl`. */
+  /** `http://HOST:PORT`, to pass as `endpointUrl`. */
   readonly url: string;
   /** Chat-completion requests received, in arrival order (`/health` and `/info` are not recorded). */
   readonly requests: readonly RecordedRequest[];
   /** Queues behaviours, each used by exactly one upcoming request, first in first out. */
   script(...behaviours: TgiBehaviour[]): void;
   /** Behaviour for requests arriving while the queue is empty. */
-  setDefault(behaviour: TgiBehaviour): void;
+  setDefault(behaviour: DefaultBehaviour): void;
   /** Resolves once at least `n` requests have arrived. */
   waitForRequests(n: number): Promise<readonly RecordedRequest[]>;
   /** Resolves when request `index` is hung up by the client; rejects if it ends any other way. */
@@ -187,13 +193,16 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
   const systemFingerprint = options.systemFingerprint ?? '3.3.6-dev0-native';
   const recordingsDir = options.recordingsDir ?? DEFAULT_RECORDINGS_DIR;
   const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const host = options.host ?? '127.0.0.1';
 
   const validate = (behaviour: TgiBehaviour): TgiBehaviour => {
     if (behaviour.kind === 'replay') loadRecording(behaviour.recording, recordingsDir);
     return behaviour;
   };
 
-  let defaultBehaviour = validate(
+  const validateDefault = (behaviour: DefaultBehaviour): DefaultBehaviour =>
+    typeof behaviour === 'function' ? () => validate(behaviour()) : validate(behaviour);
+  let defaultBehaviour = validateDefault(
     options.defaultBehaviour ?? { kind: 'tokens', tokens: ['Hello', ' from', ' the', ' TGI', ' stand', '-in', '.'] },
   );
   const queue: TgiBehaviour[] = [];
@@ -447,7 +456,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
         return;
       }
 
-      const behaviour = queue.shift() ?? defaultBehaviour;
+      const behaviour = queue.shift() ?? (typeof defaultBehaviour === 'function' ? defaultBehaviour() : defaultBehaviour);
       const record: MutableRecord = {
         index: requests.length,
         body,
@@ -484,18 +493,18 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // Node's default backlog (511) resets connections when a benchmark opens ~1,000 streams at once.
-    server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => resolve());
+    server.listen({ port: options.port ?? 0, host, backlog: 4096 }, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     requests,
     script(...behaviours) {
       queue.push(...behaviours.map(validate));
     },
     setDefault(behaviour) {
-      defaultBehaviour = validate(behaviour);
+      defaultBehaviour = validateDefault(behaviour);
     },
     waitForRequests(n) {
       return new Promise((resolve, reject) =>
