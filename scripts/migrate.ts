@@ -4,7 +4,7 @@ import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 
 const config = loadConfig();
-const database = await openDatabase(config.database.url);
+const database = await openDatabase(config.database.url, { timeouts: config.database.timeouts });
 try {
   const applied = await migrate(database);
   console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Database schema up to date');

@@ -11,9 +11,10 @@ import { HTTPException } from 'hono/http-exception';
 import { anonymousCaller, type Caller } from './auth/caller.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
-import { pendingMigrations, readMigrations } from './db/migrate.ts';
+import { databaseUnavailable, isDatabaseUnavailable } from './db/unavailable.ts';
 import { AppError } from './errors.ts';
 import { type AppEnv, clientAddress } from './http/env.ts';
+import { createHealthCheck } from './http/health.ts';
 import type { Logger } from './logger.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { type Context, schema } from './schema/index.ts';
@@ -74,16 +75,10 @@ export function createApp({ config, database, logger }: AppDependencies) {
     await next();
   });
 
-  // Ready means: the database answers and every migration shipped with this build is applied.
-  const shippedMigrations = readMigrations();
+  const checkHealth = createHealthCheck(database, logger);
   app.get('/healthz', async (c) => {
-    const pending = await pendingMigrations(database, await shippedMigrations).catch((error: unknown) => {
-      logger.warn({ err: error }, 'health check: database unavailable');
-      throw new AppError('SERVICE_UNAVAILABLE', 'Database unavailable');
-    });
-    if (pending.length > 0) {
-      throw new AppError('SERVICE_UNAVAILABLE', `Migrations not applied yet: ${pending.join(', ')}`);
-    }
+    const problem = await checkHealth();
+    if (problem) throw problem;
     return c.json({ status: 'ok' });
   });
 
@@ -144,6 +139,11 @@ function limitBody(maxSize: number): MiddlewareHandler {
 
 function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {
   if (error instanceof AppError) return c.json(error.restBody(), error.status as 400, error.headers);
+  if (isDatabaseUnavailable(error)) {
+    logger.warn({ err: error, method: c.req.method, path: c.req.path }, 'database unavailable');
+    const unavailable = databaseUnavailable(error);
+    return c.json(unavailable.restBody(), 503, unavailable.headers);
+  }
   if (error instanceof HTTPException && error.status === 400) {
     // Hono's JSON validator: the body is not JSON at all.
     return c.json({ detail: `Malformed JSON body: ${error.message}`, code: 'BAD_REQUEST' }, 400);
@@ -190,8 +190,22 @@ function persistedOperations({ persistedOperations: manifest, persistedOperation
   ];
 }
 
-/** Yoga's masking, plus a code for Pothos' argument errors (e.g. a cursor that is not one of ours). */
+/**
+ * Yoga's masking, plus a code for Pothos' argument errors (e.g. a cursor that is not one of ours) and
+ * for a database that does not answer (503 DATABASE_UNAVAILABLE with Retry-After, as on REST).
+ */
 function maskGraphQLError(error: unknown, message: string, isDev?: boolean): Error {
+  // Before Yoga's masking, which keeps nothing of the error it hides.
+  const cause = error instanceof GraphQLError ? error.originalError : error;
+  if (isDatabaseUnavailable(cause)) {
+    const unavailable = databaseUnavailable(cause);
+    return new GraphQLError(unavailable.message, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      originalError: unavailable,
+      extensions: unavailable.extensions,
+    });
+  }
   const masked = maskError(error, message, isDev);
   const original = masked instanceof GraphQLError ? masked.originalError : undefined;
   if (masked instanceof GraphQLError && original instanceof PothosValidationError) {

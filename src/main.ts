@@ -9,7 +9,11 @@ import { createLogger } from './logger.ts';
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config);
-  const database = await openDatabase(config.database.url, { poolSize: config.database.poolSize });
+  const database = await openDatabase(config.database.url, {
+    poolSize: config.database.poolSize,
+    timeouts: config.database.timeouts,
+    logger: logger.child({ component: 'database' }),
+  });
   if (config.database.migrateOnStart) {
     const applied = await migrate(database);
     logger.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
