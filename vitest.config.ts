@@ -13,11 +13,19 @@ const store = (name: 'pglite' | 'postgres') => ({
 
 /**
  * Fault tests run real processes (gateways, private PostgreSQL servers) and choose their stores
- * themselves: once, one file at a time, so that their timings do not compete with each other.
+ * themselves: once, one file at a time, after the other projects, so that their timeouts do not
+ * compete with anything for the CPU.
  */
 const faults = {
   extends: true as const,
-  test: { name: 'faults', include: [FAULTS], fileParallelism: false, testTimeout: 60_000, hookTimeout: 120_000 },
+  test: {
+    name: 'faults',
+    include: [FAULTS],
+    fileParallelism: false,
+    sequence: { groupOrder: 1 },
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
 };
 
 export default defineConfig({

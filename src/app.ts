@@ -14,6 +14,7 @@ import type { Database } from './db/database.ts';
 import { databaseUnavailable, isDatabaseUnavailable } from './db/unavailable.ts';
 import { AppError } from './errors.ts';
 import { type AppEnv, clientAddress } from './http/env.ts';
+import { createEventStreams } from './http/event-streams.ts';
 import { createHealthCheck } from './http/health.ts';
 import type { Logger } from './logger.ts';
 import { legacyRoutes } from './rest/routes.ts';
@@ -32,9 +33,10 @@ export interface AppDependencies {
 /** Builds the whole HTTP surface without listening: tests call `app.fetch` directly. */
 export function createApp({ config, database, logger }: AppDependencies) {
   const search = createWebSearch(config.search);
+  const events = createChatEventBus();
   const services = createServices({
     prisma: database.prisma,
-    events: createChatEventBus(),
+    events,
     model: createChatModel(config.inference),
     search,
     inference: config.inference,
@@ -69,6 +71,8 @@ export function createApp({ config, database, logger }: AppDependencies) {
       'request',
     );
   });
+  const eventStreams = createEventStreams();
+  app.use('*', eventStreams.track);
   app.use('*', limitBody(config.server.bodyLimitBytes));
   app.use('*', async (c, next) => {
     c.set('caller', anonymousCaller(clientAddress(c)));
@@ -107,12 +111,16 @@ export function createApp({ config, database, logger }: AppDependencies) {
     services,
     fetch: app.fetch,
     /**
-     * Stops running generations (stored as incomplete, listeners told) before the server closes,
-     * then the searches still in flight, so that nothing keeps the process alive.
+     * Ends everything long-lived before the server closes, so that only ordinary requests are left to
+     * finish: running generations (stored as incomplete, listeners told SHUTDOWN), searches in flight,
+     * chatEvents subscriptions (completed, after the generation events this publishes), then the event
+     * streams still open.
      */
     shutdown: async () => {
       await services.inference.shutdown();
       search?.close();
+      events.close();
+      await eventStreams.end();
     },
   };
 }

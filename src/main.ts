@@ -18,28 +18,36 @@ async function main() {
     const applied = await migrate(database);
     logger.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
   }
-  const { fetch, shutdown: stopGenerations } = createApp({ config, database, logger });
+  const { fetch, shutdown: stopApp } = createApp({ config, database, logger });
   const server = serve({ fetch, hostname: config.server.host, port: config.server.port }, (info) => {
     logger.info({ url: `http://${config.server.host}:${info.port}`, store: database.target.kind }, 'listening');
   }) as Server;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    // Repeats are ignored: Ctrl-C under `npm start` arrives twice (from the terminal, and forwarded by
+    // npm), and a second signal must not cut the graceful shutdown short. SIGKILL forces an exit.
+    if (stopping) {
+      logger.info({ signal }, 'already shutting down');
+      return;
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    // Stop accepting, let open requests finish, then cut whatever is still open (long streams).
-    const deadline = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
+    // Stop accepting, end the streams, let open requests finish, then cut whatever is still open.
     const closed = new Promise((resolve) => server.close(resolve));
-    server.closeIdleConnections();
-    await stopGenerations();
+    const deadline = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
+    // close() shuts the connections idle at that moment only: keep-alive connections whose request
+    // finishes later would hold the exit until their keep-alive timeout.
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+    await stopApp();
     await closed;
     clearTimeout(deadline);
+    clearInterval(idleSweep);
     await database.close();
     logger.info('stopped');
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
       shutdown(signal).catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exitCode = 1;

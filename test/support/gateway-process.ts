@@ -38,6 +38,8 @@ export interface GatewayProcess {
   exited(): Promise<Exit>;
   /** Sends `signal` to the pid only, as a process manager does (not to its process group). */
   signal(signal: NodeJS.Signals): void;
+  /** Sends `signal` to the whole process group, as a terminal does on Ctrl-C. */
+  signalGroup(signal: NodeJS.Signals): void;
   /** SIGKILL to the whole process group (npm's children too), then waits for the exit. */
   kill(): Promise<Exit>;
 }
@@ -81,15 +83,16 @@ export async function spawnGateway(env: Record<string, string>, launcher: Launch
       }),
     exited: () => exit,
     signal: (signal) => child.kill(signal),
+    signalGroup: (signal) => signalProcessGroup(child, signal),
     kill: async () => {
-      killGroup(child, 'SIGKILL');
+      signalProcessGroup(child, 'SIGKILL');
       return exit;
     },
   };
   running.add(gateway);
   void exit.then(() => {
     // npm's children may outlive npm: the group goes too.
-    killGroup(child, 'SIGKILL');
+    signalProcessGroup(child, 'SIGKILL');
     running.delete(gateway);
   });
   return gateway;
@@ -122,7 +125,7 @@ async function waitForHealthy(url: string, child: ChildProcess, exit: Promise<Ex
   throw new Error(`The gateway was not ready within 60 s:\n${logs()}`);
 }
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+function signalProcessGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     process.kill(-child.pid!, signal);
   } catch {
