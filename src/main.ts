@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
+import { DataFolderInUseError } from './db/folder-lock.ts';
 import { migrate } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
 
@@ -58,6 +59,6 @@ async function main() {
 
 main().catch((error: unknown) => {
   // A readable line, not a stack trace, for the mistakes an operator makes (bad env, bad migration).
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof DataFolderInUseError ? error.message : error);
   process.exit(1);
 });

@@ -5,6 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { lockDataFolder } from './folder-lock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 
@@ -44,7 +45,7 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Limits on a PostgreSQL server's answers (none when absent: tests, scripts that wait as long as it takes). */
   timeouts?: Config['database']['timeouts'];
-  /** Told about connections that fail while idle in the pool (a server restart, a network cut). */
+  /** Told about connections that fail while idle in the pool (a server restart, a network cut), and a stale PGlite lock taken over. */
   logger?: Pick<Logger, 'warn'>;
   /** Prisma client log settings, e.g. to count SQL statements in tests. */
   log?: ConstructorParameters<typeof PrismaClient>[0]['log'];
@@ -55,9 +56,29 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
   return target.kind === 'postgres' ? openPostgres(target, options) : openPGlite(target, options);
 }
 
-async function openPGlite(target: Extract<DatabaseTarget, { kind: 'pglite' }>, options: DatabaseOptions) {
-  if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
-  return usePGlite(await PGlite.create(target.dataDir), options);
+async function openPGlite(target: Extract<DatabaseTarget, { kind: 'pglite' }>, options: DatabaseOptions): Promise<Database> {
+  if (!target.dataDir) return usePGlite(await PGlite.create(), options);
+  mkdirSync(target.dataDir, { recursive: true });
+  const lock = await lockDataFolder(target.dataDir);
+  if (lock.tookOverFrom) {
+    options.logger?.warn({ previousOwner: lock.tookOverFrom }, 'PGlite folder: took over the lock of a process that is gone');
+  }
+  try {
+    const database = usePGlite(await PGlite.create(target.dataDir), options);
+    return {
+      ...database,
+      close: async () => {
+        try {
+          await database.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 }
 
 /** Wraps a PGlite instance the caller created (tests start theirs from a migrated snapshot). */
