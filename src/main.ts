@@ -49,10 +49,15 @@ async function main() {
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      shutdown(signal).catch((error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exitCode = 1;
-      });
+      // Once everything is stored and closed, the process ends even if a library still holds a handle:
+      // pg's goodbye to a frozen database server waits for an answer that never comes.
+      shutdown(signal).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
     });
   }
 }
