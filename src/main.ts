@@ -24,15 +24,7 @@ async function main() {
     logger.info({ url: `http://${config.server.host}:${info.port}`, store: database.target.kind }, 'listening');
   }) as Server;
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
-    // Repeats are ignored: Ctrl-C under `npm start` arrives twice (from the terminal, and forwarded by
-    // npm), and a second signal must not cut the graceful shutdown short. SIGKILL forces an exit.
-    if (stopping) {
-      logger.info({ signal }, 'already shutting down');
-      return;
-    }
-    stopping = true;
     logger.info({ signal }, 'shutting down');
     // Stop accepting, end the streams, let open requests finish, then cut whatever is still open.
     const closed = new Promise((resolve) => server.close(resolve));
@@ -47,8 +39,16 @@ async function main() {
     await database.close();
     logger.info('stopped');
   };
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
+      // Repeats are ignored: Ctrl-C under `npm start` arrives twice (from the terminal, and forwarded by
+      // npm), and a second signal must not cut the graceful shutdown short. SIGKILL forces an exit.
+      if (stopping) {
+        logger.info({ signal }, 'already shutting down');
+        return;
+      }
+      stopping = true;
       // Once everything is stored and closed, the process ends even if a library still holds a handle:
       // pg's goodbye to a frozen database server waits for an answer that never comes.
       shutdown(signal).then(

@@ -27,22 +27,33 @@ export function createEventStreams() {
      * 12 s ping timer, which would hold the process) only when its request is aborted.
      */
     end: async () => {
-      // Final events travel from their source to the socket through promise continuations only:
-      // all of them have run once the event loop turns.
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       await Promise.all([...open].map(closeWhenFlushed));
     },
   };
 }
 
+/**
+ * Final events travel from their source to the socket through promise continuations only: all of
+ * them have run once the event loop turns.
+ */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 async function closeWhenFlushed(outgoing: ServerResponse): Promise<void> {
   const { socket } = outgoing;
-  if (socket && socket.writableLength > 0) {
-    // A slow client's last events are still buffered here: they go first (or the client goes).
-    await new Promise((resolve) => {
-      socket.once('drain', resolve);
-      socket.once('close', resolve);
+  // A slow client's last events may still be buffered here: they go first (or the client goes, or
+  // SHUTDOWN_TIMEOUT_MS cuts every connection).
+  while (socket && !socket.destroyed && socket.writableLength > 0) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
     });
+    await nextTurn(); // what was waiting for the drain is written now
   }
   outgoing.destroy();
 }

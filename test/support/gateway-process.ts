@@ -34,7 +34,7 @@ export interface GatewayProcess {
   ready(): Promise<void>;
   /** Resolves once the output matches `pattern` (e.g. the "listening" line, before any query). */
   printed(pattern: RegExp): Promise<void>;
-  /** Resolves when the process has exited (at once if it has). */
+  /** Resolves when the process has exited and all its output is read (at once if so). */
   exited(): Promise<Exit>;
   /** Sends `signal` to the pid only, as a process manager does (not to its process group). */
   signal(signal: NodeJS.Signals): void;
@@ -63,7 +63,8 @@ export async function spawnGateway(env: Record<string, string>, launcher: Launch
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exit = once(child, 'exit').then(([code, signal]) => ({ code, signal }) as Exit);
+  // 'close' comes after 'exit', once the output pipes are drained: the last log lines are in.
+  const exit = once(child, 'close').then(([code, signal]) => ({ code, signal }) as Exit);
   const url = `http://127.0.0.1:${port}`;
   const gateway: GatewayProcess = {
     url,
@@ -90,8 +91,8 @@ export async function spawnGateway(env: Record<string, string>, launcher: Launch
     },
   };
   running.add(gateway);
-  void exit.then(() => {
-    // npm's children may outlive npm: the group goes too.
+  void once(child, 'exit').then(() => {
+    // npm's children may outlive npm (and hold the output pipes open): the group goes too.
     signalProcessGroup(child, 'SIGKILL');
     running.delete(gateway);
   });
