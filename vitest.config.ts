@@ -8,7 +8,13 @@ const FAULTS = 'test/faults/**/*.test.ts';
  */
 const store = (name: 'pglite' | 'postgres') => ({
   extends: true as const,
-  test: { name, env: { TEST_STORE: name }, include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, FAULTS] },
+  test: {
+    name,
+    env: { TEST_STORE: name },
+    include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, FAULTS],
+    globalSetup: ['test/support/global-setup.ts'],
+  },
 });
 
 /**
@@ -33,7 +39,6 @@ export default defineConfig({
   // so the test bundler must load the same one or schemas fail with "another module or realm".
   resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
-    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
