@@ -4,10 +4,10 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { PrismaClient } from '../generated/prisma/client.ts';
-import { lockDataFolder } from './folder-lock.ts';
 import type { Config } from '../config.ts';
+import { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
+import { lockDataFolder } from './folder-lock.ts';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string | undefined }

@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  // Each test leaves the server running; the gateway must have recovered by itself.
+  // A test that failed with the server stopped does not leave it stopped for the next one.
   await server.start().catch(() => {});
 });
 

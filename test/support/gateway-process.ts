@@ -7,7 +7,7 @@ export const REPOSITORY = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * How the gateway is started: `tsx` runs the sources in one node process; `npm` is `npm start`, as
- * the README documents it; `dist` is the production build (`node dist/main.js`, see buildOnce).
+ * the README documents it; `dist` is the production build (`node dist/main.js`; run `npm run build` first).
  */
 export type Launcher = 'tsx' | 'npm' | 'dist';
 
@@ -122,7 +122,7 @@ async function waitForHealthy(url: string, child: ChildProcess, exit: Promise<Ex
     if (healthy) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  child.kill('SIGKILL');
+  signalProcessGroup(child, 'SIGKILL');
   throw new Error(`The gateway was not ready within 60 s:\n${logs()}`);
 }
 
