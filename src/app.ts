@@ -10,7 +10,7 @@ import { createAuthenticator } from './auth/authenticator.ts';
 import type { Caller } from './services/caller.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
-import { pendingMigrations, readMigrations } from './db/migrate.ts';
+import { databaseUnavailable, isDatabaseUnavailable } from './db/unavailable.ts';
 import { AppError } from './errors.ts';
 import { schemaDisclosure } from './graphql/disclosure.ts';
 import { limitPlugins } from './graphql/limits.ts';
@@ -18,6 +18,8 @@ import { servedResponse } from './graphql/responses.ts';
 import { authenticate } from './http/authenticate.ts';
 import { corsPolicy, pageContentSecurityPolicy, securityHeaders } from './http/browser.ts';
 import type { AppEnv } from './http/env.ts';
+import { createEventStreams } from './http/event-streams.ts';
+import { createHealthCheck } from './http/health.ts';
 import { requireJsonBody } from './http/json-body.ts';
 import { docsPage, graphiqlPage } from './http/pages.ts';
 import { useGraphQLSSE } from './http/graphql-sse.ts';
@@ -47,10 +49,11 @@ export function createApp({ config, database, logger }: AppDependencies) {
   const metrics = new Metrics({ database });
   const search = createWebSearch(config.search, metrics);
   const limits = new Limits(config.limits, logger.child({ component: 'limits' }), (limit) => metrics.rateLimited(limit));
+  const events = createChatEventBus();
   const services = createServices({
     prisma: database.prisma,
     embeddedDatabase: database.target.kind === 'pglite',
-    events: createChatEventBus(),
+    events,
     model: createChatModel(config.inference),
     search,
     inference: config.inference,
@@ -105,22 +108,18 @@ export function createApp({ config, database, logger }: AppDependencies) {
       'request',
     );
   });
+  const eventStreams = createEventStreams();
+  app.use('*', eventStreams.track);
   app.use('*', corsPolicy(config.server.corsOrigins));
   app.use('*', securityHeaders());
   app.use('*', limitBody(config.server.bodyLimitBytes));
   app.use('*', authenticate(authenticator, { trustedProxyHops: config.server.trustedProxyHops }));
   app.use('*', limitRequests(limits));
 
-  // Ready means: the database answers and every migration shipped with this build is applied.
-  const shippedMigrations = readMigrations();
+  const checkHealth = createHealthCheck(database, logger);
   app.get('/healthz', async (c) => {
-    const pending = await pendingMigrations(database, await shippedMigrations).catch((error: unknown) => {
-      logger.warn({ err: error }, 'health check: database unavailable');
-      throw new AppError('SERVICE_UNAVAILABLE', 'Database unavailable');
-    });
-    if (pending.length > 0) {
-      throw new AppError('SERVICE_UNAVAILABLE', `Migrations not applied yet: ${pending.join(', ')}`);
-    }
+    const problem = await checkHealth();
+    if (problem) throw problem;
     return c.json({ status: 'ok' });
   });
   app.get('/metrics', metricsEndpoint(metrics, config.observability.metricsToken));
@@ -158,12 +157,16 @@ export function createApp({ config, database, logger }: AppDependencies) {
     metrics,
     fetch: app.fetch,
     /**
-     * Stops running generations (stored as incomplete, listeners told, within `deadlineMs`) before the
-     * database closes, then the searches still in flight, so that nothing keeps the process alive.
+     * Ends everything long-lived before the server closes, so that only ordinary requests are left to
+     * finish: running generations (stored as incomplete, listeners told SHUTDOWN), searches in flight,
+     * chatEvents subscriptions (completed, after the generation events this publishes), then the event
+     * streams still open.
      */
     shutdown: async (deadlineMs = config.server.shutdownTimeoutMs) => {
       await services.replies.shutdown(deadlineMs);
       search?.close();
+      events.close();
+      await eventStreams.end();
     },
   };
 }
@@ -197,6 +200,10 @@ function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {
 
 function asAppError(error: Error, c: HonoContext, logger: Logger): AppError {
   if (error instanceof AppError) return error;
+  if (isDatabaseUnavailable(error)) {
+    logger.warn({ err: error, method: c.req.method, path: c.req.path }, 'database unavailable');
+    return databaseUnavailable(error);
+  }
   if (error instanceof HTTPException && error.status === 400) {
     // Hono's JSON validator: the body is not JSON at all.
     return new AppError('BAD_REQUEST', `Malformed JSON body: ${error.message}`);
@@ -262,13 +269,25 @@ function persistedOperations({ persistedOperations: manifest, persistedOperation
 }
 
 /**
- * Yoga's masking, plus a code for the client errors that come without one: Pothos' argument errors
+ * Yoga's masking, a database that does not answer as 503 DATABASE_UNAVAILABLE (with Retry-After, as on
+ * REST), and a code for the client errors that come without one: Pothos' argument errors
  * (e.g. a page size of a nested connection), and graphql-js's refusals of the request itself
  * (variables that do not fit their types), which graphql-tools' subscribe already calls
  * BAD_USER_INPUT. Those are told apart from a field's errors by having no path, and from masked
  * errors by having nothing but GraphQL errors behind them.
  */
 function maskGraphQLError(error: unknown, message: string, isDev?: boolean): Error {
+  // Before Yoga's masking, which keeps nothing of the error it hides.
+  const cause = error instanceof GraphQLError ? error.originalError : error;
+  if (isDatabaseUnavailable(cause)) {
+    const unavailable = databaseUnavailable(cause);
+    return new GraphQLError(unavailable.message, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      originalError: unavailable,
+      extensions: unavailable.extensions,
+    });
+  }
   const masked = maskError(error, message, isDev);
   if (!(masked instanceof GraphQLError)) return masked;
   const original = masked.originalError;

@@ -101,6 +101,23 @@ const DatabaseModel = z.object({
   /** Apply pending migrations when the service starts. */
   MIGRATE_ON_START: z.stringbool().default(true),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  /**
+   * PostgreSQL server only (PGlite is in-process). Opening a connection, or waiting for a free one of
+   * the pool, longer than this fails the request with DATABASE_UNAVAILABLE.
+   */
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /**
+   * The server cancels a statement running longer (its `statement_timeout`, lock waits included). Every
+   * statement of the gateway is a short read or write: one running this long means trouble, and
+   * cancelling it means a request whose client has given up is not applied later.
+   */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * A statement not answered by then fails and its connection is dropped: the server is frozen or
+   * cut off. Longer than the statement timeout, so that a server that answers cancels first.
+   * Default: the statement timeout plus 5 s.
+   */
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
 });
 
 const InferenceModel = z.object({
@@ -241,6 +258,10 @@ const EnvironmentModel = z.object({
     path: ['INFERENCE_LEASE_MS'],
     message: 'must be at least 3 × INFERENCE_SAVE_INTERVAL_MS: a lease must outlive a slow save or two',
   })
+  .refine((e) => e.DATABASE_QUERY_TIMEOUT_MS === undefined || e.DATABASE_QUERY_TIMEOUT_MS > e.DATABASE_STATEMENT_TIMEOUT_MS, {
+    path: ['DATABASE_QUERY_TIMEOUT_MS'],
+    message: 'must be longer than DATABASE_STATEMENT_TIMEOUT_MS (the server cancels a statement before the gateway gives up on it)',
+  })
   .refine((e) => !e.PERSISTED_OPERATIONS_ONLY || e.PERSISTED_OPERATIONS_FILE, {
     path: ['PERSISTED_OPERATIONS_FILE'],
     message: 'PERSISTED_OPERATIONS_ONLY needs PERSISTED_OPERATIONS_FILE',
@@ -273,7 +294,12 @@ export interface Config {
     introspection: boolean;
     graphiql: boolean;
   };
-  database: { url: string; migrateOnStart: boolean; poolSize: number };
+  database: {
+    url: string;
+    migrateOnStart: boolean;
+    poolSize: number;
+    timeouts: { connectMs: number; statementMs: number; queryMs: number };
+  };
   inference: InferenceConfig;
   search: SearchConfig | null;
   limits: LimitsConfig;
@@ -411,7 +437,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
       graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
     },
-    database: { url: e.DATABASE_URL, migrateOnStart: e.MIGRATE_ON_START, poolSize: e.DATABASE_POOL_SIZE },
+    database: {
+      url: e.DATABASE_URL,
+      migrateOnStart: e.MIGRATE_ON_START,
+      poolSize: e.DATABASE_POOL_SIZE,
+      timeouts: {
+        connectMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+        statementMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+        queryMs: e.DATABASE_QUERY_TIMEOUT_MS ?? e.DATABASE_STATEMENT_TIMEOUT_MS + 5_000,
+      },
+    },
     inference: {
       upstream: e.TGI_URL
         ? { endpointUrl: e.TGI_URL, accessToken: e.HF_TOKEN }

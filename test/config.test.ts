@@ -20,6 +20,18 @@ describe('configuration', () => {
   });
 });
 
+describe('database timeouts', () => {
+  it('default to 5 s to connect, 10 s per statement, and the statement timeout plus 5 s for an answer', () => {
+    expect(loadConfig({}).database.timeouts).toEqual({ connectMs: 5_000, statementMs: 10_000, queryMs: 15_000 });
+    expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '60000' }).database.timeouts.queryMs).toBe(65_000);
+  });
+
+  it('refuse a query timeout that would give up before the server cancels the statement', () => {
+    const attempt = () => loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '5000', DATABASE_QUERY_TIMEOUT_MS: '5000' });
+    expect(attempt).toThrow(/DATABASE_QUERY_TIMEOUT_MS: must be longer than DATABASE_STATEMENT_TIMEOUT_MS/);
+  });
+});
+
 describe('DATABASE_URL', () => {
   it.each([
     ['./data/pglite', { kind: 'pglite', dataDir: './data/pglite' }],

@@ -4,7 +4,10 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Config } from '../config.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import type { Logger } from '../logger.ts';
+import { lockDataFolder } from './folder-lock.ts';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string | undefined }
@@ -51,6 +54,10 @@ export interface PoolStats {
 
 export interface DatabaseOptions {
   poolSize?: number;
+  /** Limits on a PostgreSQL server's answers (none when absent: tests, scripts that wait as long as it takes). */
+  timeouts?: Config['database']['timeouts'];
+  /** Told about connections that fail while idle in the pool (a server restart, a network cut), and a stale PGlite lock taken over. */
+  logger?: Pick<Logger, 'warn'>;
   /** Prisma client log settings, e.g. to count SQL statements in tests. */
   log?: ConstructorParameters<typeof PrismaClient>[0]['log'];
 }
@@ -60,9 +67,29 @@ export async function openDatabase(url: string, options: DatabaseOptions = {}): 
   return target.kind === 'postgres' ? openPostgres(target, options) : openPGlite(target, options);
 }
 
-async function openPGlite(target: Extract<DatabaseTarget, { kind: 'pglite' }>, options: DatabaseOptions) {
-  if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
-  return usePGlite(await PGlite.create(target.dataDir), options);
+async function openPGlite(target: Extract<DatabaseTarget, { kind: 'pglite' }>, options: DatabaseOptions): Promise<Database> {
+  if (!target.dataDir) return usePGlite(await PGlite.create(), options);
+  mkdirSync(target.dataDir, { recursive: true });
+  const lock = await lockDataFolder(target.dataDir);
+  if (lock.tookOverFrom) {
+    options.logger?.warn({ previousOwner: lock.tookOverFrom }, 'PGlite folder: took over the lock of a process that is gone');
+  }
+  try {
+    const database = usePGlite(await PGlite.create(target.dataDir), options);
+    return {
+      ...database,
+      close: async () => {
+        try {
+          await database.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 }
 
 /** Wraps a PGlite instance the caller created (tests start theirs from a migrated snapshot). */
@@ -90,16 +117,42 @@ export function usePGlite(pglite: PGlite, options: DatabaseOptions = {}): Databa
 }
 
 async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>, options: DatabaseOptions) {
-  const searchPath = target.schema ? { options: `-c search_path=${quoteIdentifier(target.schema)}` } : {};
+  const { timeouts, logger } = options;
   const max = options.poolSize ?? 10;
-  const pool = new pg.Pool({ connectionString: target.connectionString, max, ...searchPath });
+  const connection: pg.ClientConfig = {
+    connectionString: target.connectionString,
+    ...(target.schema && { options: `-c search_path=${quoteIdentifier(target.schema)}` }),
+    connectionTimeoutMillis: timeouts?.connectMs,
+    keepAlive: true,
+  };
+  const pool = new pg.Pool({
+    ...connection,
+    max,
+    // A server that is down, frozen or unreachable fails requests within these bounds instead of
+    // holding them; connectionTimeoutMillis also bounds the wait for a connection when all are busy.
+    ...(timeouts && {
+      // The server cancels a statement running longer (lock waits included), so that a request its
+      // client gave up on is not applied later.
+      statement_timeout: timeouts.statementMs,
+      // The backstop for a server that does not answer at all; the pool then discards the connection.
+      query_timeout: timeouts.queryMs,
+    }),
+  });
+  // pg emits 'error' when an idle connection breaks (the server restarted): without a listener from the
+  // start, that kills the process (Prisma attaches its own only at its first query). The pool drops the
+  // connection and opens a new one when one is needed.
+  pool.on('error', (error) => logger?.warn({ err: error }, 'database connection lost while idle'));
   const adapter = new PrismaPg(pool, { schema: target.schema });
   const prisma = new PrismaClient({ adapter, log: options.log });
   const database: Database = {
     target,
     prisma,
     withSession: async (work) => {
-      const client = await pool.connect();
+      // A connection of its own, without the statement and query timeouts: a migration may rightly run
+      // for minutes, and waits for another instance's migrations under the advisory lock.
+      const client = new pg.Client(connection);
+      client.on('error', (error) => logger?.warn({ err: error }, 'database session lost'));
+      await client.connect();
       try {
         return await work({
           exec: async (script) => {
@@ -109,7 +162,7 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
             (await client.query(sql, params)).rows as Row[],
         });
       } finally {
-        client.release();
+        await client.end();
       }
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),

@@ -1,10 +1,11 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import type { Caller } from '../services/caller.ts';
 
 /** What the HTTP layer knows about a request once it is authenticated. */
 export type AppEnv = {
-  Bindings: { incoming?: IncomingMessage };
+  /** @hono/node-server's request and response (absent for requests made in-process). */
+  Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse };
   Variables: { caller: Caller; requestId: string };
 };
 

@@ -1,4 +1,4 @@
-import { createPubSub, type PubSub } from 'graphql-yoga';
+import { createPubSub, Repeater } from 'graphql-yoga';
 import type { Chat, Conversation } from '../generated/prisma/client.ts';
 
 export const CHAT_EVENT_TYPES = [
@@ -26,10 +26,26 @@ export interface ChatEvent {
   at: Date;
 }
 
-export type ChatEventBus = PubSub<{ chatEvents: [ChatEvent] }>;
+export interface ChatEventBus {
+  publish(topic: 'chatEvents', event: ChatEvent): void;
+  subscribe(topic: 'chatEvents'): Repeater<ChatEvent>;
+  /**
+   * Ends every subscription (shutdown): subscribers see their stream complete instead of a cut
+   * connection, and none holds the server open. Later subscriptions end at once.
+   */
+  close(): void;
+}
 
 export function createChatEventBus(): ChatEventBus {
-  return createPubSub<{ chatEvents: [ChatEvent] }>();
+  const pubsub = createPubSub<{ chatEvents: [ChatEvent] }>();
+  let close!: () => void;
+  const closed = new Promise<void>((resolve) => (close = resolve));
+  return {
+    publish: (topic, event) => pubsub.publish(topic, event),
+    // Whichever ends first: the subscription (its consumer left) or the bus.
+    subscribe: (topic) => Repeater.race([pubsub.subscribe(topic), closed]),
+    close,
+  };
 }
 
 export function publishChatEvent(bus: ChatEventBus, event: Omit<ChatEvent, 'at'>): void {

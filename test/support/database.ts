@@ -10,7 +10,11 @@ export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postg
 
 /** A DATABASE_URL nobody else uses: PGlite in memory, or a fresh schema on the PostgreSQL server. */
 export function isolatedDatabaseUrl(): string {
-  if (TEST_STORE === 'pglite') return 'memory://';
+  return TEST_STORE === 'pglite' ? 'memory://' : isolatedPostgresUrl();
+}
+
+/** A fresh schema on the PostgreSQL server, created by the first migration (drop it with dropIsolatedSchema). */
+export function isolatedPostgresUrl(): string {
   const url = new URL(POSTGRES_URL);
   url.searchParams.set('schema', `test_${process.pid}_${randomBytes(4).toString('hex')}`);
   return url.toString();
@@ -46,4 +50,15 @@ export async function createTestDatabase(url = isolatedDatabaseUrl()): Promise<T
       await database.close();
     },
   };
+}
+
+/** Drops the schema of an isolatedPostgresUrl() used by another process (a gateway child), once it is gone. */
+export async function dropIsolatedSchema(url: string): Promise<void> {
+  const database = await openDatabase(url);
+  try {
+    const { schema } = database.target as { schema?: string };
+    if (schema) await database.withSession((session) => session.exec(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`));
+  } finally {
+    await database.close();
+  }
 }
