@@ -1,8 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { createYoga, isAsyncIterable, maskError, type Plugin } from 'graphql-yoga';
 import type { Context as HonoContext, MiddlewareHandler } from 'hono';
@@ -14,9 +12,13 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { pendingMigrations, readMigrations } from './db/migrate.ts';
 import { AppError } from './errors.ts';
+import { AllowedMethods } from './http/allowed-methods.ts';
 import { authenticate } from './http/authenticate.ts';
+import { browserPages } from './http/browser-pages.ts';
+import { useGraphQLSSE, withoutHttpExtensions } from './http/graphql-sse.ts';
 import type { AppEnv } from './http/env.ts';
 import type { Logger } from './logger.ts';
+import { openApiDocument } from './rest/openapi.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { type Context, schema } from './schema/index.ts';
 import { createChatModel } from './upstream/model.ts';
@@ -50,13 +52,15 @@ export function createApp({ config, database, logger }: AppDependencies) {
     context: ({ caller }) => ({ prisma: database.prisma, services, caller }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // GraphiQL is served from installed packages by browserPages, ahead of authentication.
+    graphiql: false,
     // The body limit is the app's (limitBody, before any route). Yoga's own reads Request.body, which
     // turns @hono/node-server's direct body read into a web stream: 30–40 % of GraphQL POST throughput.
     maxRequestBodySize: false,
     logging: logger.child({ component: 'graphql' }),
     maskedErrors: { maskError: maskGraphQLError },
-    // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; the
-    // plugin adds the "single connection" mode on /graphql/stream.
+    // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode;
+    // /graphql/stream adds the "single connection" mode.
     plugins: [
       subscriptionErrorsInStream,
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
@@ -74,7 +78,17 @@ export function createApp({ config, database, logger }: AppDependencies) {
     );
   });
   app.use('*', limitBody(config.server.bodyLimitBytes));
+  // Pages and the API description are public: what they show is no secret, and a browser loading a
+  // page or a script cannot send a bearer credential.
+  app.route('/', browserPages());
+  let apiDescription: ReturnType<typeof openApiDocument> | undefined;
+  app.get('/openapi.json', (c) => c.json((apiDescription ??= openApiDocument(app, config.auth))));
   app.use('*', authenticate(authenticator, { trustedProxyHops: config.server.trustedProxyHops }));
+  const allowed = new AllowedMethods(app.routes);
+  app.use('*', async (c, next) => {
+    const methods = allowed.ofLiteralPath(c.req.path);
+    return methods && !methods.includes(c.req.method) ? methodNotAllowed(c, methods, logger) : next();
+  });
 
   // Ready means: the database answers and every migration shipped with this build is applied.
   const shippedMigrations = readMigrations();
@@ -92,20 +106,16 @@ export function createApp({ config, database, logger }: AppDependencies) {
   app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, { caller: c.get('caller') }));
   app.on(['GET', 'POST', 'PUT', 'DELETE'], '/graphql/stream', (c) => yoga.fetch(c.req.raw, { caller: c.get('caller') }));
 
-  app.route('/', legacyRoutes(services, { heartbeatMs: config.inference.heartbeatMs }));
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'chat-gateway legacy REST API',
-      version: '1.0.0',
-      description:
-        'The chat API of the original seed document, kept for legacy clients. GraphQL at /graphql is the primary API. ' +
-        'Errors are `{"detail", "code"}` with the HTTP status listed per route.',
-    },
-  });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'chat-gateway REST API' }));
+  app.route('/', legacyRoutes(services, { heartbeatMs: config.inference.heartbeatMs, retryMs: config.inference.sseRetryMs }));
 
-  app.notFound((c) => c.json({ detail: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));
+  app.notFound((c) => {
+    const methods = allowed.of(c.req.path);
+    // A known method that found nothing (a handler passed it on) is a plain 404.
+    if (methods.length === 0 || methods.includes(c.req.method)) {
+      return c.json({ detail: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404);
+    }
+    return methodNotAllowed(c, methods, logger);
+  });
   app.onError((error, c) => errorResponse(error, c, logger));
 
   return {
@@ -144,6 +154,12 @@ function limitBody(maxSize: number): MiddlewareHandler {
   };
 }
 
+function methodNotAllowed(c: HonoContext, methods: string[], logger: Logger): Response {
+  const allow = methods.join(', ');
+  const refusal = new AppError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}`, { headers: { allow } });
+  return errorResponse(refusal, c, logger);
+}
+
 function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {
   if (error instanceof AppError) {
     // Refused before Yoga saw the request (authentication, limits): GraphQL clients still read `errors`.
@@ -168,13 +184,7 @@ const subscriptionErrorsInStream: Plugin = {
   onSubscribe: () => ({
     onSubscribeResult({ result, setResult }) {
       if (isAsyncIterable(result)) return;
-      setResult({
-        data: null,
-        errors: result.errors?.map((error) => {
-          const { http: _status, ...extensions } = error.extensions ?? {};
-          return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: error.originalError, extensions });
-        }),
-      });
+      setResult({ ...withoutHttpExtensions(result), data: null });
     },
   }),
 };
@@ -189,7 +199,7 @@ function persistedOperations({ persistedOperations: manifest, persistedOperation
       customErrors: {
         persistedQueryOnly: {
           message: 'This gateway runs persisted operations only: send extensions.persistedQuery.sha256Hash, not a query',
-          extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } },
+          extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400, spec: true } },
         },
       },
     }),
@@ -205,7 +215,7 @@ function maskGraphQLError(error: unknown, message: string, isDev?: boolean): Err
       nodes: masked.nodes,
       path: masked.path,
       originalError: original,
-      extensions: { code: 'VALIDATION_FAILED', http: { status: 422 } },
+      extensions: { code: 'VALIDATION_FAILED', http: { status: 422, spec: true } },
     });
   }
   return masked;

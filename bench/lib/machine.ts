@@ -17,7 +17,7 @@ const PACKAGES = [
   'pg',
   'hono',
   '@hono/node-server',
-  '@graphql-yoga/plugin-graphql-sse',
+  'graphql-sse',
   '@huggingface/inference',
   'autocannon',
 ];
