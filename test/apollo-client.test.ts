@@ -4,22 +4,24 @@
  * `application/json` (Apollo's own `*\/*` negotiates that too), as the GraphQL-over-HTTP spec says; the
  * statuses stay for clients that accept `application/graphql-response+json`.
  */
-import { ApolloClient, ApolloError, gql, HttpLink, InMemoryCache } from '@apollo/client/core';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { ApolloClient, ApolloError, HttpLink, InMemoryCache } from '@apollo/client/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './gql/index.ts';
 import { createTestApp, listen, postGraphQL, type TestApp } from './support/app.ts';
 
 const UNKNOWN_ID = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
 
-const RENAME = gql`
-  mutation Rename($id: ID!, $name: String!) {
+const RENAME = graphql(`
+  mutation ApolloRenameChat($id: ID!, $name: String!) {
     updateChat(id: $id, name: $name) { id name }
   }
-`;
-const CREATE = gql`
-  mutation Create($name: String!) {
+`);
+const CREATE = graphql(`
+  mutation ApolloCreateChat($name: String!) {
     createChat(name: $name) { id name }
   }
-`;
+`);
 
 let app: TestApp;
 let server: { url: string; close(): Promise<void> };
@@ -36,7 +38,11 @@ const apollo = (headers: Record<string, string> = {}) =>
   new ApolloClient({ link: new HttpLink({ uri: `${server.url}/graphql`, headers }), cache: new InMemoryCache() });
 
 /** The error a mutation rejects with. */
-async function failure(client: ApolloClient<unknown>, mutation: typeof RENAME, variables: Record<string, unknown>): Promise<ApolloError> {
+async function failure<Result, Variables extends Record<string, unknown>>(
+  client: ApolloClient<unknown>,
+  mutation: TypedDocumentNode<Result, Variables>,
+  variables: Variables,
+): Promise<ApolloError> {
   const error = await client.mutate({ mutation, variables }).then(
     () => undefined,
     (reason: unknown) => reason,
@@ -65,7 +71,7 @@ describe.each([
 
   it('keeps the data of a request that succeeds', async () => {
     const { data } = await apollo(headers).mutate({ mutation: CREATE, variables: { name: 'From Apollo' } });
-    expect(data.createChat).toMatchObject({ name: 'From Apollo' });
+    expect(data?.createChat).toMatchObject({ name: 'From Apollo' });
   });
 });
 
