@@ -38,8 +38,8 @@ export function useGraphQLSSE({ endpoint }: { endpoint: string }): Plugin {
         yoga.fetchAPI,
       );
     },
-    onRequest({ request, serverContext, endResponse }) {
-      if (new URL(request.url).pathname !== endpoint) return;
+    onRequest({ request, url, serverContext, endResponse }) {
+      if (url.pathname !== endpoint) return;
       serverContexts.set(request, serverContext);
       return handler(request).then(endResponse);
     },
