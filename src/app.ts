@@ -15,20 +15,22 @@ import { AppError } from './errors.ts';
 import { schemaDisclosure } from './graphql/disclosure.ts';
 import { limitPlugins } from './graphql/limits.ts';
 import { servedResponse } from './graphql/responses.ts';
+import { AllowedMethods } from './http/allowed-methods.ts';
 import { authenticate } from './http/authenticate.ts';
-import { corsPolicy, pageContentSecurityPolicy, securityHeaders } from './http/browser.ts';
+import { browserPages } from './http/browser-pages.ts';
+import { corsPolicy, securityHeaders } from './http/browser.ts';
 import type { AppEnv } from './http/env.ts';
 import { createEventStreams } from './http/event-streams.ts';
 import { createHealthCheck } from './http/health.ts';
 import { requireJsonBody } from './http/json-body.ts';
-import { docsPage, graphiqlPage } from './http/pages.ts';
-import { useGraphQLSSE } from './http/graphql-sse.ts';
+import { useGraphQLSSE, withoutHttpExtensions } from './http/graphql-sse.ts';
 import { metricsEndpoint, observeRequests } from './http/observe.ts';
 import type { Logger } from './logger.ts';
 import { limitRequests } from './limits/http.ts';
 import { Limits } from './limits/limits.ts';
 import { graphqlObservability } from './observability/graphql.ts';
 import { Metrics } from './observability/metrics.ts';
+import { openApiDocument } from './rest/openapi.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { DEFAULT_CONNECTION_SIZE } from './schema/builder.ts';
 import { connectionArgumentsChecked } from './schema/connection-arguments.ts';
@@ -63,17 +65,14 @@ export function createApp({ config, database, logger }: AppDependencies) {
     metrics,
   });
   const authenticator = createAuthenticator(config.auth, services.apiKeys, logger.child({ component: 'auth' }));
-  const graphiql = graphiqlPage();
-  const docs = docsPage();
   const yoga = createYoga<{ caller: Caller }, Context>({
     schema,
     // The caller comes from the HTTP layer's authentication (yoga.fetch's server context).
     context: ({ caller }) => ({ prisma: database.prisma, services, caller }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: config.graphql.graphiql,
-    // The page whose inline scripts its Content-Security-Policy allows.
-    renderGraphiQL: () => graphiql.html,
+    // GraphiQL is served from installed packages by browserPages, ahead of authentication.
+    graphiql: false,
     // CORS is the app's (corsPolicy, one policy for every route); no file uploads.
     cors: false,
     multipart: false,
@@ -83,8 +82,8 @@ export function createApp({ config, database, logger }: AppDependencies) {
     logging: logger.child({ component: 'graphql' }),
     // isDev would add the original error's message and stack to the response when NODE_ENV=development.
     maskedErrors: { maskError: maskGraphQLError, isDev: false },
-    // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; the
-    // plugin adds the "single connection" mode on /graphql/stream.
+    // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; 
+    // /graphql/stream adds the "single connection" mode.
     plugins: [
       ...graphqlObservability(metrics.registry),
       ...limitPlugins(config.graphql.limits, DEFAULT_CONNECTION_SIZE),
@@ -113,7 +112,17 @@ export function createApp({ config, database, logger }: AppDependencies) {
   app.use('*', corsPolicy(config.server.corsOrigins));
   app.use('*', securityHeaders());
   app.use('*', limitBody(config.server.bodyLimitBytes));
+  // Pages and the API description are public: what they show is no secret, and a browser loading a
+  // page or a script cannot send a bearer credential.
+  app.route('/', browserPages({ graphiql: config.graphql.graphiql }));
+  let apiDescription: ReturnType<typeof openApiDocument> | undefined;
+  app.get('/openapi.json', (c) => c.json((apiDescription ??= openApiDocument(app, config.auth))));
   app.use('*', authenticate(authenticator, { trustedProxyHops: config.server.trustedProxyHops }));
+  const allowed = new AllowedMethods(app.routes);
+  app.use('*', async (c, next) => {
+    const methods = allowed.ofLiteralPath(c.req.path);
+    return methods && !methods.includes(c.req.method) ? methodNotAllowed(c, methods, logger) : next();
+  });
   app.use('*', limitRequests(limits));
 
   const checkHealth = createHealthCheck(database, logger);
@@ -129,25 +138,19 @@ export function createApp({ config, database, logger }: AppDependencies) {
   // EventSource subscriptions, which cannot send a header proving they are not cross-site; Yoga
   // refuses mutations over GET.
   app.use('/graphql/*', requireJsonBody(['POST']));
-  app.use('/graphql', pageContentSecurityPolicy(graphiql.contentSecurityPolicy));
   app.on(['GET', 'POST'], '/graphql', serveGraphQL);
   app.on(['GET', 'POST', 'PUT', 'DELETE'], '/graphql/stream', serveGraphQL);
 
-  app.route('/', legacyRoutes(services, { heartbeatMs: config.inference.heartbeatMs }));
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'chat-gateway legacy REST API',
-      version: '1.0.0',
-      description:
-        'The chat API of the original seed document, kept for legacy clients. GraphQL at /graphql is the primary API. ' +
-        'Errors are `{"detail", "code"}` with the HTTP status listed per route. Any route may also answer 429 ' +
-        '`RATE_LIMITED` (per-client limits), with `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset` headers.',
-    },
-  });
-  app.get('/docs', pageContentSecurityPolicy(docs.contentSecurityPolicy), (c) => c.html(docs.html));
+  app.route('/', legacyRoutes(services, { heartbeatMs: config.inference.heartbeatMs, retryMs: config.inference.sseRetryMs }));
 
-  app.notFound((c) => c.json({ detail: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));
+  app.notFound((c) => {
+    const methods = allowed.of(c.req.path);
+    // A known method that found nothing (a handler passed it on) is a plain 404.
+    if (methods.length === 0 || methods.includes(c.req.method)) {
+      return c.json({ detail: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404);
+    }
+    return methodNotAllowed(c, methods, logger);
+  });
   app.onError((error, c) => errorResponse(error, c, logger));
 
   return {
@@ -190,6 +193,13 @@ function limitBody(maxSize: number): MiddlewareHandler {
     return ['GET', 'HEAD', 'OPTIONS'].includes(c.req.method) ? next() : countChunkedBody(c, next);
   };
 }
+
+function methodNotAllowed(c: HonoContext, methods: string[], logger: Logger): Response {
+  const allow = methods.join(', ');
+  const refusal = new AppError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}`, { headers: { allow } });
+  return errorResponse(refusal, c, logger);
+}
+
 
 /** An error as its face shows it: GraphQL's `{"errors": […]}` on the GraphQL endpoints, REST's `{"detail", "code"}` elsewhere. */
 function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {
@@ -240,13 +250,7 @@ const subscriptionErrorsInStream: Plugin = {
   onSubscribe: () => ({
     onSubscribeResult({ result, setResult }) {
       if (isAsyncIterable(result)) return;
-      setResult({
-        data: null,
-        errors: result.errors?.map((error) => {
-          const { http: _status, ...extensions } = error.extensions ?? {};
-          return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: error.originalError, extensions });
-        }),
-      });
+      setResult({ ...withoutHttpExtensions(result), data: null });
     },
   }),
 };
@@ -261,7 +265,7 @@ function persistedOperations({ persistedOperations: manifest, persistedOperation
       customErrors: {
         persistedQueryOnly: {
           message: 'This gateway runs persisted operations only: send extensions.persistedQuery.sha256Hash, not a query',
-          extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } },
+          extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400, spec: true } },
         },
       },
     }),
@@ -302,6 +306,6 @@ function withCode(error: GraphQLError, code: string, status: number): GraphQLErr
     nodes: error.nodes,
     path: error.path,
     originalError: error.originalError,
-    extensions: { ...error.extensions, code, http: { status } },
+    extensions: { ...error.extensions, code, http: { status, spec: true } },
   });
 }

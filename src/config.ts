@@ -145,6 +145,12 @@ const InferenceModel = z.object({
    */
   INFERENCE_LEASE_MS: z.coerce.number().int().positive().default(5_000),
   SSE_HEARTBEAT_MS: z.coerce.number().int().positive().default(15_000),
+  /**
+   * The `retry:` sent at the start of every legacy SSE stream: how long an EventSource waits before it
+   * reconnects (and resumes with Last-Event-ID). Well under INFERENCE_GRACE_MS, so a reconnect finds the
+   * generation still running.
+   */
+  SSE_RETRY_MS: z.coerce.number().int().positive().default(3_000),
 });
 
 const SearchModel = z.object({
@@ -354,6 +360,8 @@ export interface InferenceConfig {
   saveIntervalMs: number;
   leaseMs: number;
   heartbeatMs: number;
+  /** Reconnection delay advertised to SSE clients (`retry:`). */
+  sseRetryMs: number;
 }
 
 export interface AuthConfig {
@@ -463,6 +471,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       saveIntervalMs: e.INFERENCE_SAVE_INTERVAL_MS,
       leaseMs: e.INFERENCE_LEASE_MS,
       heartbeatMs: e.SSE_HEARTBEAT_MS,
+      sseRetryMs: e.SSE_RETRY_MS,
     },
     search: e.SERPAPI_API_KEY
       ? {

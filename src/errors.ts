@@ -26,8 +26,11 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /**
  * The one error type of the domain. It is a GraphQLError, so Yoga sends its message and
- * `extensions.code` unmasked (and uses `extensions.http.status`); the REST layer renders the same
- * object as `{"detail", "code"}` with the same status.
+ * `extensions.code` unmasked; the REST layer renders the same object as `{"detail", "code"}` with the
+ * same status. Yoga answers with `extensions.http.status` only to clients that accept
+ * `application/graphql-response+json` (`spec: true`): as the GraphQL-over-HTTP spec has it, a client of
+ * `application/json` gets 200 and reads `errors` (Apollo Client 3 reports any other status as a network
+ * error and drops them).
  */
 export class AppError extends GraphQLError {
   readonly code: ErrorCode;
@@ -38,7 +41,7 @@ export class AppError extends GraphQLError {
   constructor(code: ErrorCode, message: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
     const status = ERROR_STATUS[code];
     const headers = options.headers ?? {};
-    super(message, { extensions: { code, http: { status, headers } }, originalError: asError(options.cause) });
+    super(message, { extensions: { code, http: { status, headers, spec: true } }, originalError: asError(options.cause) });
     this.name = 'AppError';
     this.code = code;
     this.status = status;

@@ -85,6 +85,12 @@ describe('persisted operations (PERSISTED_OPERATIONS_FILE)', () => {
     expect(await allowed.json()).toMatchObject({ data: { chat: null } });
   });
 
+  it('with PERSISTED_OPERATIONS_ONLY, answers a client of application/json 200 with the same error (GraphQL over HTTP)', async () => {
+    const response = await strict.request(`/graphql?${new URLSearchParams({ query: '{ __typename }' })}`, { headers: { accept: 'application/json' } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'PERSISTED_QUERY_ONLY' } }] });
+  });
+
   it('stops start-up on a manifest it cannot use', async () => {
     await writeFile(join(folder, 'list.json'), JSON.stringify([query]));
     expect(() => loadConfig({ PERSISTED_OPERATIONS_FILE: join(folder, 'list.json') })).toThrow(

@@ -80,7 +80,8 @@ const READERS: Record<StreamVariant, EventReader> = {
     if (content) sink.token(content);
   },
   rest: (event, sink) => {
-    if (event.event === 'token') sink.token((JSON.parse(event.data) as { text: string }).text);
+    // A token is an unnamed event whose data is the token's text.
+    if (event.event === undefined) sink.token(event.data);
     else if (event.event === 'done') sink.done();
     else if (event.event === 'error') sink.fail(`sse-error:${(JSON.parse(event.data) as { code: string }).code}`);
   },

@@ -9,7 +9,7 @@ const PUBLIC_PATHS = new Set(['/healthz', '/metrics']);
  * Browsers' EventSource cannot send headers, so the SSE routes also take the credential as
  * `?access_token=` (RFC 6750 §2.3). Request logs carry the path only, never the query.
  */
-const QUERY_TOKEN_ROUTES = /^\/conversations\/(inference|inference_internet)\/[^/]+$/;
+export const QUERY_TOKEN_ROUTES = /^\/conversations\/(inference|inference_internet)\/[^/]+$/;
 
 /** Sets the request's caller (`c.get('caller')`) from its bearer credential, or refuses it with 401. */
 export function authenticate(authenticator: Authenticator, options: { trustedProxyHops: number }): MiddlewareHandler<AppEnv> {

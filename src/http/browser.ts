@@ -45,7 +45,7 @@ const API_CONTENT_SECURITY_POLICY = { defaultSrc: ["'none'"], frameAncestors: ["
 /**
  * Security headers on every response (hono/secure-headers): nosniff, no framing, no referrer, HSTS,
  * same-origin resource and opener policies, and a Content-Security-Policy that allows nothing.
- * An HTML page sets its own policy with `pageContentSecurityPolicy`, which this keeps.
+ * An HTML page that sets its own policy keeps it.
  */
 export function securityHeaders(): MiddlewareHandler {
   return secureHeaders({
@@ -53,12 +53,4 @@ export function securityHeaders(): MiddlewareHandler {
     xFrameOptions: 'DENY',
     overwrite: false,
   });
-}
-
-/** Sets `policy` as the Content-Security-Policy of the HTML pages of a route (GraphiQL, Swagger UI). */
-export function pageContentSecurityPolicy(policy: string): MiddlewareHandler {
-  return async (c, next) => {
-    await next();
-    if (c.res.headers.get('content-type')?.startsWith('text/html')) c.res.headers.set('Content-Security-Policy', policy);
-  };
 }

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { ErrorCode } from '../errors.ts';
 import type { Chat, Conversation } from '../generated/prisma/client.ts';
 import { groundingOf, usageOf } from '../replies/events.ts';
 import type { Usage } from '../upstream/model.ts';
@@ -53,12 +54,27 @@ export const ConversationJson = z
   })
   .openapi('Conversation');
 
-export const ErrorJson = z
-  .object({
-    detail: z.string().openapi({ description: 'What is wrong, in a sentence.' }),
-    code: z.string().openapi({ description: 'Machine-readable error code, the same as GraphQL `extensions.code`.' }),
-  })
-  .openapi('Error', { example: { detail: 'Chat "3fa85f64-5717-4562-b3fc-2c963f66afa6" not found', code: 'NOT_FOUND' } });
+const errorBodies = new Map<string, z.ZodType>();
+
+/**
+ * The REST error body `{"detail", "code"}` for one code, with the code as an enum: a component per code
+ * (`NotFoundError`, `ValidationFailedError`…), so that generated clients can switch on it.
+ */
+export function errorJson(...codes: [ErrorCode, ...ErrorCode[]]): z.ZodType {
+  const key = codes.join(' ');
+  let body = errorBodies.get(key);
+  if (!body) {
+    const name = `${codes.map((code) => code.toLowerCase().replace(/(^|_)(\w)/g, (_match, _separator, letter: string) => letter.toUpperCase())).join('Or')}Error`;
+    body = z
+      .object({
+        detail: z.string().openapi({ description: 'What is wrong, in a sentence.' }),
+        code: z.enum(codes).openapi({ description: 'Machine-readable error code, the same as GraphQL `extensions.code`.' }),
+      })
+      .openapi(name);
+    errorBodies.set(key, body);
+  }
+  return body;
+}
 
 export function chatJson(chat: Chat): z.infer<typeof ChatJson> {
   return {

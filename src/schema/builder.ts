@@ -35,7 +35,8 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    // Ids are the plain UUIDs the REST API uses, not Relay global ids: no Node interface to query.
+    // Ids are the plain UUIDs the REST API uses, not Relay global ids: the Node interface and
+    // `node(id:)` are src/schema/node.ts, not this plugin's.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
   },

@@ -1,7 +1,9 @@
 import { CONVERSATION_ORDER } from '../services/conversations.ts';
 import { builder } from './builder.ts';
+import { NodeRef } from './node.ts';
 
 export const ChatRef = builder.prismaObject('Chat', {
+  interfaces: [NodeRef],
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),

@@ -4,6 +4,7 @@ import type { Grounding } from '../replies/grounding.ts';
 import type { Source } from '../upstream/search.ts';
 import type { Usage } from '../upstream/model.ts';
 import { builder } from './builder.ts';
+import { NodeRef } from './node.ts';
 
 const RoleEnum = builder.enumType(Role, { name: 'Role' });
 
@@ -45,6 +46,7 @@ export const SearchErrorRef = builder.objectRef<NonNullable<Grounding['error']>>
 
 export const ConversationRef = builder.prismaObject('Conversation', {
   description: 'One message of a chat.',
+  interfaces: [NodeRef],
   fields: (t) => ({
     id: t.exposeID('id'),
     role: t.expose('role', { type: RoleEnum }),

@@ -5,6 +5,7 @@ import './chat.ts';
 import './chat-event.ts';
 import './conversation.ts';
 import './inference.ts';
+import './node.ts';
 
 export type { Context } from './builder.ts';
 

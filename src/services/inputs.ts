@@ -44,12 +44,19 @@ export const Message = z
   .refine((message) => message.trim().length > 0, 'message must not be empty')
   .apply(storable('message'));
 
+/** Python's `str(datetime)` separates the date and the time with one space where ISO-8601 has a "T". */
+const SPACE_SEPARATED = /^(\d{4}-\d\d-\d\d) (?=\d\d:)/;
+
 /**
- * ISO-8601 date-time as JSON carries it. Legacy clients send naive times ("2023-08-05T14:48:00"):
+ * ISO-8601 date-time as JSON carries it, or with one space for the "T" ("2023-08-05 14:48:00", as Python
+ * prints datetimes); anything else is refused. Legacy clients send naive times ("2023-08-05T14:48:00"):
  * they are read as UTC, as in the seed API's examples, never as the server's local time.
  */
-export const TimestampString = z.iso
-  .datetime({ offset: true, local: true, error: 'updated_at must be an ISO-8601 date-time' })
+export const TimestampString = z
+  .preprocess(
+    (value) => (typeof value === 'string' ? value.replace(SPACE_SEPARATED, '$1T') : value),
+    z.iso.datetime({ offset: true, local: true, error: 'updated_at must be an ISO-8601 date-time' }),
+  )
   .transform((value) => new Date(/(Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`));
 
 /**

@@ -61,7 +61,7 @@ const createKey = async (owner: string, admin = false) => {
 
 describe('AUTH=required', () => {
   it('answers 401 UNAUTHENTICATED with a JSON body and WWW-Authenticate when no credential is sent', async () => {
-    for (const path of ['/chats/', '/chats/create', '/conversations/inference/3fa85f64-5717-4562-b3fc-2c963f66afa6', '/openapi.json']) {
+    for (const path of ['/chats/', '/chats/create', '/conversations/inference/3fa85f64-5717-4562-b3fc-2c963f66afa6']) {
       const response = await app.request(path);
       expect(response.status, path).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer realm="chat-gateway"');
@@ -74,6 +74,14 @@ describe('AUTH=required', () => {
 
   it('keeps /healthz open', async () => {
     expect((await app.request('/healthz')).status).toBe(200);
+  });
+
+  it('serves GraphiQL, /docs and the API description without a credential: a browser cannot send one to load a page', async () => {
+    expect((await app.request('/graphql', { headers: { accept: 'text/html' } })).status).toBe(200);
+    expect((await app.request('/docs')).status).toBe(200);
+    expect((await app.request('/openapi.json')).status).toBe(200);
+    // The page is public, the API behind it is not.
+    expect((await app.request('/graphql?query=%7B__typename%7D', { headers: { accept: 'application/json' } })).status).toBe(401);
   });
 
   it.each([
@@ -152,7 +160,7 @@ describe('AUTH=required', () => {
       const viewer = await postGraphQL(app, '{ viewer { owner admin } }', {}, bearer(token));
       expect(viewer.data).toEqual({ viewer: { owner: 'user-42', admin: false } });
       const created = await app.request('/chats/create', { ...jsonInit('POST', { name: 'mine' }), headers: { ...bearer(token), 'content-type': 'application/json' } });
-      expect(created.status).toBe(200);
+      expect(created.status).toBe(201);
       const chat = await app.database.prisma.chat.findUniqueOrThrow({ where: { id: (await created.json()).id } });
       expect(chat.ownerId).toBe('user-42');
     });

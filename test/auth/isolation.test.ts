@@ -89,6 +89,8 @@ describe('REST: Bob against Alice', () => {
     const attempts: [string, RequestInit][] = [
       [`/chats/${chatId}`, { headers: bob }],
       [`/chats/${chatId}/conversations`, { headers: bob }],
+      [`/conversations/${questionId}`, { headers: bob }],
+      [`/conversations/${replyId}`, { headers: bob }],
       [`/chats/update/${chatId}`, json(bob, 'PUT', { name: 'taken', updated_at: '2030-01-01T00:00:00Z' })],
       [`/chats/delete/${chatId}`, { method: 'DELETE', headers: bob }],
       ['/conversations/create', json(bob, 'POST', { chat_id: chatId, role: 'Human', message: 'let me in' })],
@@ -137,13 +139,16 @@ describe('GraphQL: Bob against Alice', () => {
         chat(id: $chat) { id }
         question: conversation(id: $question) { id }
         reply: conversation(id: $reply) { id }
+        chatNode: node(id: $chat) { id }
+        questionNode: node(id: $question) { id }
+        replyNode: node(id: $reply) { id }
       }`,
       { chat: chatId, question: questionId, reply: replyId },
       bob,
     );
     expect(result.errors).toBeUndefined();
     expect(result.data!.chats.edges.map((edge: { node: { id: string } }) => edge.node.id)).not.toContain(chatId);
-    expect(result.data).toMatchObject({ chat: null, question: null, reply: null });
+    expect(result.data).toMatchObject({ chat: null, question: null, reply: null, chatNode: null, questionNode: null, replyNode: null });
   });
 
   it('changes nothing of hers through any mutation', async () => {

@@ -111,7 +111,7 @@ describe.each<[string, Launcher]>([
     tgi.script({ kind: 'tokens', tokens: Array.from({ length: 2_000 }, (_, i) => `t${i} `), pacing: { intervalMs: 20 } });
     const question = await post(gateway, '/conversations/create', { chat_id: chat.id, role: 'Human', message: 'long answer?' });
     const rest = sseEvents(await fetch(`${gateway.url}/conversations/inference/${question.id}`));
-    expect((await rest.next()).value).toMatchObject({ event: 'token' });
+    expect((await rest.next()).value).toMatchObject({ event: 'message' });
     const answer = subscribe(distinct, INFERENCE, { id: question.id });
     while (!(await allReceived(answer)));
 
@@ -136,7 +136,7 @@ describe('Ctrl-C on `npm start` in a terminal (SIGINT to the whole process group
     tgi.script({ kind: 'tokens', tokens: Array.from({ length: 2_000 }, (_, i) => `t${i} `), pacing: { intervalMs: 20 } });
     const question = await post(gateway, '/conversations/create', { chat_id: chat.id, role: 'Human', message: 'long answer?' });
     const rest = sseEvents(await fetch(`${gateway.url}/conversations/inference/${question.id}`));
-    expect((await rest.next()).value).toMatchObject({ event: 'token' });
+    expect((await rest.next()).value).toMatchObject({ event: 'message' });
 
     gateway.signalGroup('SIGINT');
     expect(await gateway.exited(), gateway.logs()).toEqual({ code: 0, signal: null });

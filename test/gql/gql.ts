@@ -14,6 +14,8 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  mutation ApolloRenameChat($id: ID!, $name: String!) {\n    updateChat(id: $id, name: $name) { id name }\n  }\n": typeof types.ApolloRenameChatDocument,
+    "\n  mutation ApolloCreateChat($name: String!) {\n    createChat(name: $name) { id name }\n  }\n": typeof types.ApolloCreateChatDocument,
     "\n  query PersistedChat($id: ID!) {\n    chat(id: $id) { id name }\n  }\n": typeof types.PersistedChatDocument,
     "\n  mutation CreateChat($name: String!) {\n    createChat(name: $name) { id name createdAt updatedAt }\n  }\n": typeof types.CreateChatDocument,
     "\n  mutation UpdateChat($id: ID!, $name: String!, $updatedAt: DateTime) {\n    updateChat(id: $id, name: $name, updatedAt: $updatedAt) { id name createdAt updatedAt }\n  }\n": typeof types.UpdateChatDocument,
@@ -31,8 +33,11 @@ type Documents = {
     "\n  subscription InferenceStream($id: ID!) {\n    inference(conversationId: $id) {\n      __typename\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status finishReason replyTo { id } }\n        usage { totalTokens }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n": typeof types.InferenceStreamDocument,
     "\n  subscription InternetInferenceStream($id: ID!) {\n    inference(conversationId: $id, internet: true) {\n      __typename\n      ... on InferenceSources {\n        query\n        sources { index title url snippet }\n        error { code detail }\n      }\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status grounded searchQuery sources { index url } searchError { code } }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n": typeof types.InternetInferenceStreamDocument,
     "\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n": typeof types.ChatEventsStreamDocument,
+    "\n  query Refetch($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on Chat { name conversations(first: 5) { edges { node { id message } } } }\n      ... on Conversation { message chat { id name } }\n    }\n  }\n": typeof types.RefetchDocument,
 };
 const documents: Documents = {
+    "\n  mutation ApolloRenameChat($id: ID!, $name: String!) {\n    updateChat(id: $id, name: $name) { id name }\n  }\n": types.ApolloRenameChatDocument,
+    "\n  mutation ApolloCreateChat($name: String!) {\n    createChat(name: $name) { id name }\n  }\n": types.ApolloCreateChatDocument,
     "\n  query PersistedChat($id: ID!) {\n    chat(id: $id) { id name }\n  }\n": types.PersistedChatDocument,
     "\n  mutation CreateChat($name: String!) {\n    createChat(name: $name) { id name createdAt updatedAt }\n  }\n": types.CreateChatDocument,
     "\n  mutation UpdateChat($id: ID!, $name: String!, $updatedAt: DateTime) {\n    updateChat(id: $id, name: $name, updatedAt: $updatedAt) { id name createdAt updatedAt }\n  }\n": types.UpdateChatDocument,
@@ -50,6 +55,7 @@ const documents: Documents = {
     "\n  subscription InferenceStream($id: ID!) {\n    inference(conversationId: $id) {\n      __typename\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status finishReason replyTo { id } }\n        usage { totalTokens }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n": types.InferenceStreamDocument,
     "\n  subscription InternetInferenceStream($id: ID!) {\n    inference(conversationId: $id, internet: true) {\n      __typename\n      ... on InferenceSources {\n        query\n        sources { index title url snippet }\n        error { code detail }\n      }\n      ... on InferenceToken { text }\n      ... on InferenceDone {\n        conversation { id message status grounded searchQuery sources { index url } searchError { code } }\n      }\n      ... on InferenceError { code detail }\n    }\n  }\n": types.InternetInferenceStreamDocument,
     "\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n": types.ChatEventsStreamDocument,
+    "\n  query Refetch($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on Chat { name conversations(first: 5) { edges { node { id message } } } }\n      ... on Conversation { message chat { id name } }\n    }\n  }\n": types.RefetchDocument,
 };
 
 /**
@@ -66,6 +72,14 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ApolloRenameChat($id: ID!, $name: String!) {\n    updateChat(id: $id, name: $name) { id name }\n  }\n"): (typeof documents)["\n  mutation ApolloRenameChat($id: ID!, $name: String!) {\n    updateChat(id: $id, name: $name) { id name }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ApolloCreateChat($name: String!) {\n    createChat(name: $name) { id name }\n  }\n"): (typeof documents)["\n  mutation ApolloCreateChat($name: String!) {\n    createChat(name: $name) { id name }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -134,6 +148,10 @@ export function graphql(source: "\n  subscription InternetInferenceStream($id: I
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n"): (typeof documents)["\n  subscription ChatEventsStream($id: ID) {\n    chatEvents(chatId: $id) { type chatId conversation { id role } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Refetch($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on Chat { name conversations(first: 5) { edges { node { id message } } } }\n      ... on Conversation { message chat { id name } }\n    }\n  }\n"): (typeof documents)["\n  query Refetch($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on Chat { name conversations(first: 5) { edges { node { id message } } } }\n      ... on Conversation { message chat { id name } }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, jsonInit, type TestApp } from '../support/app.ts';
 import { startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
@@ -178,32 +177,18 @@ describe('security headers', () => {
     new Map(response.headers.get('content-security-policy')!.split(/;\s*/).map((d) => [d.split(' ')[0]!, d.split(' ').slice(1)]));
 
   it.each([
-    ['GraphiQL', 'https://unpkg.com', '/graphql'],
-    ['Swagger UI', 'https://cdn.jsdelivr.net', '/docs'],
-  ])('lets the %s page run its inline scripts and load its code from %s only', async (_page, host, path) => {
+    ['GraphiQL', '/graphql'],
+    ['Swagger UI', '/docs'],
+  ])('lets the %s page run its own scripts and styles only, from this gateway', async (_page, path) => {
     const response = await app.request(path, { headers: { accept: 'text/html' } });
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     expectCommonHeaders(response);
     const policy = policyOf(response);
-    expect(policy.get('default-src')).toEqual(["'none'"]);
-    const html = await response.text();
-
-    const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(([, script]) => script!);
-    expect(inline.length).toBeGreaterThan(0);
-    for (const script of inline) {
-      expect(policy.get('script-src')).toContain(`'sha256-${createHash('sha256').update(script).digest('base64')}'`);
-    }
-    const scripts = [...html.matchAll(/<script[^>]*\ssrc=["']?([^"' >]+)/g)].map(([, url]) => new URL(url!).origin);
-    const styles = [...html.matchAll(/<link[^>]*rel=["']?stylesheet[^>]*href=["']?([^"' >]+)/g)].map(([, url]) => new URL(url!).origin);
-    expect(scripts.length).toBeGreaterThan(0);
-    expect(styles.length).toBeGreaterThan(0);
-    for (const origin of scripts) expect(policy.get('script-src')).toContain(origin);
-    for (const origin of styles) expect(policy.get('style-src')).toContain(origin);
-
-    // Exactly that host: no script from anywhere else, no `unsafe-inline` or `unsafe-eval` scripts.
-    const hosts = [...policy.values()].flat().filter((source) => source.startsWith('https:'));
-    expect(new Set(hosts)).toEqual(new Set([host]));
-    expect(policy.get('script-src')!.filter((source) => !source.startsWith("'sha256-"))).toEqual([host]);
+    expect(policy.get('default-src')).toEqual(["'self'"]);
+    expect(policy.get('script-src')).toEqual(["'self'"]);
     expect(policy.get('frame-ancestors')).toEqual(["'none'"]);
+    // No other host anywhere in the policy, and no inline script for it to allow.
+    expect([...policy.values()].flat().filter((source) => /^https?:/.test(source))).toEqual([]);
+    expect(await response.text()).not.toMatch(/<script>/);
   });
 });

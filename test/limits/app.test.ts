@@ -50,7 +50,7 @@ async function served(app: TestApp): Promise<string> {
 
 async function post<T>(app: TestApp, path: string, body: unknown): Promise<T> {
   const response = await app.request(path, jsonInit('POST', body));
-  expect(response.status).toBe(200);
+  expect(response.status).toBe(201);
   return response.json() as Promise<T>;
 }
 
@@ -245,7 +245,7 @@ describe('concurrent streams', () => {
     const response = await send(`/conversations/inference/${await question(app)}`);
     expect(response.status).toBe(200);
     const events = sseEvents(response);
-    expect((await events.next()).value).toMatchObject({ event: 'token' });
+    expect((await events.next()).value).toMatchObject({ event: 'message' });
     return () => events.return(undefined);
   }
 
@@ -379,7 +379,7 @@ describe('web searches per day', () => {
     expect(tgi.requests.length).toBe(before);
     expect(serp.requests.length - searches).toBe(1);
 
-    expect((await readSse(await internet(first))).map((event) => event.event)).toEqual(['sources', 'token', 'done']);
+    expect((await readSse(await internet(first))).map((event) => event.event)).toEqual(['sources', 'message', 'done']);
     expect((await readSse(await infer(app, third))).at(-1)!.event).toBe('done');
   });
 });

@@ -81,8 +81,8 @@ describe('GET /metrics', () => {
     const before = await scrape(app);
 
     const events = sseEvents(await app.request(`/conversations/inference/${id}`));
-    expect((await events.next()).value).toMatchObject({ event: 'token', data: { text: 'Deep' } });
-    expect((await events.next()).value).toMatchObject({ event: 'token', data: { text: ' sea' } });
+    expect((await events.next()).value).toMatchObject({ event: 'message', text: 'Deep' });
+    expect((await events.next()).value).toMatchObject({ event: 'message', text: ' sea' });
     const during = await scrape(app);
     expect(during.value('chat_gateway_inference_streams_open')).toBe(1);
     expect(during.value('chat_gateway_generations_running')).toBe(1);

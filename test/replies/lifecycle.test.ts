@@ -122,11 +122,11 @@ describe('a reply another process is generating', () => {
     const before = tgi.requests.length;
     const following = sseEvents(await infer(id));
     const first = await following.next();
-    expect(first.value).toMatchObject({ event: 'token', id: `${reply}.2`, data: { text: 'So' } });
+    expect(first.value).toMatchObject({ event: 'message', id: `${reply}.2`, text: 'So' });
     // The other process saves more, then finishes.
     await app.database.prisma.conversation.update({ where: { id: reply }, data: { message: 'So far' } });
     const second = await following.next();
-    expect(second.value).toMatchObject({ event: 'token', data: { text: ' far' } });
+    expect(second.value).toMatchObject({ event: 'message', text: ' far' });
     await app.database.prisma.conversation.update({
       where: { id: reply },
       data: { message: 'So far so good', status: 'complete', leaseOwner: null, leaseExpiresAt: null },

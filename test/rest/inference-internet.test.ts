@@ -49,7 +49,7 @@ afterAll(async () => {
 
 async function post<T>(target: TestApp, path: string, body: unknown): Promise<T> {
   const response = await target.request(path, jsonInit('POST', body));
-  expect(response.status).toBe(200);
+  expect(response.status).toBe(201);
   return response.json() as Promise<T>;
 }
 
@@ -129,7 +129,7 @@ describe('GET /conversations/inference_internet/<id>', () => {
     expect(search.host).toBe(new URL(serp.url).host);
 
     // Sources, then the tokens, then done.
-    expect(events.map((event) => event.event)).toEqual(['sources', 'token', 'token', 'token', 'done']);
+    expect(events.map((event) => event.event)).toEqual(['sources', 'message', 'message', 'message', 'done']);
     expect(events[0]).toMatchObject({
       position: 0,
       event: 'sources',
@@ -177,7 +177,7 @@ describe('GET /conversations/inference_internet/<id>', () => {
     const generations = tgi.requests.length;
 
     const replayed = await readSse(await inferInternet(asked.id));
-    expect(replayed.map((event) => event.event)).toEqual(['sources', 'token', 'done']);
+    expect(replayed.map((event) => event.event)).toEqual(['sources', 'message', 'done']);
     expect(replayed[0]).toEqual(first[0]);
     expect(tokensOf(replayed)).toBe(tokensOf(first));
     expect(serp.requests.length).toBe(searches);
@@ -208,7 +208,7 @@ describe('GET /conversations/inference_internet/<id>', () => {
     const first = await inferInternet(asked.id);
     const second = await inferInternet(asked.id);
     const [one, two] = await Promise.all([readSse(first), readSse(second)]);
-    expect(one.map((event) => event.event)).toEqual(['sources', 'token', 'token', 'token', 'done']);
+    expect(one.map((event) => event.event)).toEqual(['sources', 'message', 'message', 'message', 'done']);
     expect(two).toEqual(one);
     expect([serp.requests.length, tgi.requests.length]).toEqual([searches + 1, generations + 1]);
   });
@@ -240,7 +240,7 @@ describe('GET /conversations/inference_internet/<id>', () => {
   it('keeps plain and internet answers to one message apart', async () => {
     const asked = await question('Is it going to rain in Paris tomorrow?');
     const plain = await readSse(await app.request(`/conversations/inference/${asked.id}`));
-    expect(plain.map((event) => event.event)).toEqual(['token', 'token', 'token', 'done']);
+    expect(plain.map((event) => event.event)).toEqual(['message', 'message', 'message', 'done']);
     expect(plain.at(-1)!.data.conversation).not.toHaveProperty('sources');
 
     const searches = serp.requests.length;
@@ -248,7 +248,7 @@ describe('GET /conversations/inference_internet/<id>', () => {
     expect(internet[0]!.event).toBe('sources');
     expect(serp.requests.length).toBe(searches + 1);
     // Each replays its own reply.
-    expect((await readSse(await app.request(`/conversations/inference/${asked.id}`)))[0]!.event).toBe('token');
+    expect((await readSse(await app.request(`/conversations/inference/${asked.id}`)))[0]!.event).toBe('message');
     expect((await readSse(await inferInternet(asked.id)))[0]!.event).toBe('sources');
   });
 });
@@ -257,7 +257,7 @@ describe('search failures: told in the sources event, answered ungrounded, store
   async function expectUngrounded(target: TestApp, asked: { id: string; chatId: string }, code: string) {
     const generations = tgi.requests.length;
     const events = await readSse(await inferInternet(asked.id, {}, target));
-    expect(events.map((event) => event.event)).toEqual(['sources', 'token', 'token', 'token', 'done']);
+    expect(events.map((event) => event.event)).toEqual(['sources', 'message', 'message', 'message', 'done']);
     expect(events[0]!.data).toMatchObject({ sources: [], error: { code, detail: expect.stringMatching(/^Web search|search quota/) } });
     // The listener is told what happened, not the gateway's internals (addresses, keys, TLS details).
     expect(JSON.stringify(events[0]!.data.error)).not.toMatch(/127\.0\.0\.1|localhost|ECONN|certificate|api_key|serpapi\.com/i);

@@ -1,4 +1,5 @@
 import { EventSource } from 'eventsource';
+import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, jsonInit, listen, TEST_CALLER, type TestApp } from '../support/app.ts';
 import { readSse, type SseEvent, sseEvents, tokensOf } from '../support/sse.ts';
@@ -24,7 +25,7 @@ afterAll(async () => {
 
 async function post<T>(path: string, body: unknown): Promise<T> {
   const response = await app.request(path, jsonInit('POST', body));
-  expect(response.status).toBe(200);
+  expect(response.status).toBe(201);
   return response.json() as Promise<T>;
 }
 
@@ -305,7 +306,7 @@ describe('heartbeat', () => {
       const asked = await quiet.services.conversations.create(TEST_CALLER, { chatId: chat.id, role: 'Human', message: 'hello?' });
       tgi.script({ kind: 'no-first-token' });
       const body = await (await quiet.request(`/conversations/inference/${asked.id}`)).text();
-      expect(body).toMatch(/^(: heartbeat\n\n)+id: [0-9a-f-]{36}\.1\nevent: error\n/);
+      expect(body).toMatch(/^retry: 3000\n\n(: heartbeat\n\n)+id: [0-9a-f-]{36}\.1\nevent: error\n/);
     } finally {
       await quiet.close();
     }
@@ -321,7 +322,7 @@ describe('shutdown', () => {
       tgi.script({ kind: 'tokens', tokens: Array.from({ length: 500 }, (_, i) => `z${i} `), pacing: { intervalMs: 10 } });
       const events = sseEvents(await closing.request(`/conversations/inference/${asked.id}`));
       const first = await events.next();
-      expect(first.value).toMatchObject({ event: 'token' });
+      expect(first.value).toMatchObject({ event: 'message' });
       await closing.shutdown();
       const rest: SseEvent[] = [];
       for await (const event of events) rest.push(event);
@@ -345,7 +346,7 @@ describe('EventSource', () => {
     const source = new EventSource(`${server.url}/conversations/inference/${asked.id}`);
     try {
       const received: string[] = [];
-      source.addEventListener('token', (event) => received.push(JSON.parse(event.data).text));
+      source.onmessage = (event) => received.push(event.data);
       const done = new Promise<void>((resolve) => source.addEventListener('done', () => resolve()));
       // After `done` the server ends the stream; EventSource reconnects with Last-Event-ID, gets 204 and gives up.
       const gaveUp = new Promise<void>((resolve) => {
@@ -364,6 +365,44 @@ describe('EventSource', () => {
     } finally {
       source.close();
       await server.close();
+    }
+  });
+
+  it('onmessage alone reassembles the reply: tokens are unnamed events of raw text, a token of several lines is several data lines', async () => {
+    const server = await listen(app);
+    const asked = await question();
+    const tokens = ['Hello', ' world', '\n\n', '  indented\nline two', ' é 🐟', ' {"json": "as text"}', ' crlf\r\nand cr\ralone', ' data: x', '\n'];
+    tgi.script({ kind: 'tokens', tokens });
+    const source = new EventSource(`${server.url}/conversations/inference/${asked.id}`);
+    try {
+      const messages: MessageEvent[] = [];
+      source.onmessage = (event) => messages.push(event);
+      const done = new Promise<MessageEvent>((resolve) => source.addEventListener('done', resolve));
+      const conversation = JSON.parse((await done).data).conversation;
+
+      expect(messages).toHaveLength(tokens.length);
+      // A "\r" arrives as a line break; the stored conversation in `done` has the exact text.
+      expect(messages.map((event) => event.data).join('')).toBe(tokens.join('').replace(/\r\n?/g, '\n'));
+      expect(conversation.message).toBe(tokens.join(''));
+      expect(messages.at(-1)!.lastEventId).toBe(`${conversation.id}.${tokens.join('').length}`);
+    } finally {
+      source.close();
+      await server.close();
+    }
+  });
+
+  it('opens with the reconnection delay of SSE_RETRY_MS', async () => {
+    const configured = await createTestApp({ TGI_URL: tgi.url, SSE_RETRY_MS: '1500' });
+    try {
+      const chat = await configured.services.chats.create(TEST_CALLER, { name: 'retry' });
+      const asked = await configured.services.conversations.create(TEST_CALLER, { chatId: chat.id, role: 'Human', message: 'again?' });
+      tgi.script({ kind: 'tokens', tokens: ['yes'] });
+      const retries: number[] = [];
+      const parser = createParser({ onEvent: () => {}, onRetry: (retry) => retries.push(retry) });
+      parser.feed(await (await configured.request(`/conversations/inference/${asked.id}`)).text());
+      expect(retries).toEqual([1500]);
+    } finally {
+      await configured.close();
     }
   });
 });

@@ -18,7 +18,7 @@ async function json(path: string, init?: RequestInit) {
 
 async function createChat(name = 'Chat 1') {
   const { status, body } = await json('/chats/create', jsonInit('POST', { name }));
-  expect(status).toBe(200);
+  expect(status).toBe(201);
   return body as { id: string; name: string; created_at: string; updated_at: string };
 }
 
@@ -28,12 +28,16 @@ async function storedCounts() {
 }
 
 describe('chats', () => {
-  it('POST /chats/create answers the new chat in the seed shape', async () => {
-    const chat = await createChat('Chat 1');
+  it('POST /chats/create answers 201 with the new chat in the seed shape, and where it is', async () => {
+    const response = await app.request('/chats/create', jsonInit('POST', { name: 'Chat 1' }));
+    expect(response.status).toBe(201);
+    const chat = await response.json();
     expect(Object.keys(chat).sort()).toEqual(['created_at', 'id', 'name', 'updated_at']);
     expect(chat.name).toBe('Chat 1');
     expect(chat.created_at).toMatch(ISO_MS);
     expect(chat.updated_at).toBe(chat.created_at);
+    expect(response.headers.get('location')).toBe(`/chats/${chat.id}`);
+    expect(await json(response.headers.get('location')!)).toEqual({ status: 200, body: chat });
   });
 
   it('GET /chats/ and /chats list all chats, most recently updated first', async () => {
@@ -72,6 +76,15 @@ describe('chats', () => {
     expect(now.body.created_at).toBe(chat.created_at);
   });
 
+  it.each([
+    ['2023-08-05 14:48:00', '2023-08-05T14:48:00.000Z'],
+    ['2023-08-05 14:48:00.123456', '2023-08-05T14:48:00.123Z'],
+    ['2023-08-05 16:48:00+02:00', '2023-08-05T14:48:00.000Z'],
+  ])('PUT /chats/update/<id> takes updated_at as Python prints datetimes: %s', async (given, stored) => {
+    const chat = await createChat();
+    expect((await json(`/chats/update/${chat.id}`, jsonInit('PUT', { name: 'python', updated_at: given }))).body.updated_at).toBe(stored);
+  });
+
   it('DELETE /chats/delete/<id> answers the deleted chat and removes its conversations', async () => {
     const chat = await createChat('doomed');
     await json('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'hi' }));
@@ -82,13 +95,16 @@ describe('chats', () => {
 });
 
 describe('conversations', () => {
-  it('POST /conversations/create answers the new conversation in the seed shape', async () => {
+  it('POST /conversations/create answers 201 with the new conversation in the seed shape, and where it is', async () => {
     const chat = await createChat();
-    const { status, body } = await json('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'Hello?' }));
-    expect(status).toBe(200);
+    const response = await app.request('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'Hello?' }));
+    expect(response.status).toBe(201);
+    const body = await response.json();
     expect(Object.keys(body).sort()).toEqual(['chat_id', 'created_at', 'id', 'message', 'role', 'updated_at']);
     expect(body).toMatchObject({ chat_id: chat.id, role: 'Human', message: 'Hello?' });
     expect(body.created_at).toMatch(ISO_MS);
+    expect(response.headers.get('location')).toBe(`/conversations/${body.id}`);
+    expect(await json(response.headers.get('location')!)).toEqual({ status: 200, body });
   });
 
   it('GET /chats/<id>/conversations lists them oldest first', async () => {
@@ -96,7 +112,7 @@ describe('conversations', () => {
     const messages = ['one', 'two', 'three', 'four', 'five'];
     for (const [index, message] of messages.entries()) {
       const role = index % 2 === 0 ? 'Human' : 'Assistant';
-      await json('/conversations/create', jsonInit('POST', { chat_id: chat.id, role, message }));
+      expect((await json('/conversations/create', jsonInit('POST', { chat_id: chat.id, role, message }))).status).toBe(201);
     }
     const { status, body } = await json(`/chats/${chat.id}/conversations`);
     expect(status).toBe(200);
@@ -121,12 +137,16 @@ describe('bad input: a JSON error with the right status, nothing stored', () => 
     ['an empty message', async () => ['/conversations/create', jsonInit('POST', { chat_id: (await createChat()).id, role: 'Human', message: ' \n ' })], 422, 'VALIDATION_FAILED', /message must not be empty/],
     ['an over-long message', async () => ['/conversations/create', jsonInit('POST', { chat_id: (await createChat()).id, role: 'Human', message: 'm'.repeat(32_001) })], 422, 'VALIDATION_FAILED', /at most 32000/],
     ['an update with a bad updated_at', async () => [`/chats/update/${(await createChat()).id}`, jsonInit('PUT', { name: 'x', updated_at: 'yesterday' })], 422, 'VALIDATION_FAILED', /updated_at must be an ISO-8601/],
+    ['an updated_at with two spaces', async () => [`/chats/update/${(await createChat()).id}`, jsonInit('PUT', { name: 'x', updated_at: '2023-08-05  14:48:00' })], 422, 'VALIDATION_FAILED', /updated_at must be an ISO-8601/],
+    ['an updated_at with a space and no time', async () => [`/chats/update/${(await createChat()).id}`, jsonInit('PUT', { name: 'x', updated_at: '2023-08-05 ' })], 422, 'VALIDATION_FAILED', /updated_at must be an ISO-8601/],
+    ['an updated_at with a space before the zone', async () => [`/chats/update/${(await createChat()).id}`, jsonInit('PUT', { name: 'x', updated_at: '2023-08-05 14:48:00 +02:00' })], 422, 'VALIDATION_FAILED', /updated_at must be an ISO-8601/],
     ['an update of an unknown chat', async () => [`/chats/update/${UNKNOWN_ID}`, jsonInit('PUT', { name: 'x' })], 404, 'NOT_FOUND', /not found/],
     ['an update with an empty name', async () => [`/chats/update/${(await createChat()).id}`, jsonInit('PUT', { name: '' })], 422, 'VALIDATION_FAILED', /name must not be empty/],
     ['a delete of an unknown chat', async () => [`/chats/delete/${UNKNOWN_ID}`, { method: 'DELETE' }], 404, 'NOT_FOUND', /not found/],
     ['a malformed chat id', async () => ['/chats/not-a-uuid', {}], 404, 'NOT_FOUND', /not found/],
     ['an unknown chat id', async () => [`/chats/${UNKNOWN_ID}`, {}], 404, 'NOT_FOUND', /not found/],
     ['conversations of an unknown chat', async () => [`/chats/${UNKNOWN_ID}/conversations`, {}], 404, 'NOT_FOUND', /not found/],
+    ['an unknown conversation id', async () => [`/conversations/${UNKNOWN_ID}`, {}], 404, 'NOT_FOUND', /not found/],
     ['an unknown route', async () => ['/nowhere', {}], 404, 'NOT_FOUND', /No route/],
   ];
 
@@ -136,5 +156,31 @@ describe('bad input: a JSON error with the right status, nothing stored', () => 
     const response = await json(path, init);
     expect(response).toEqual({ status, body: { detail: expect.stringMatching(detail), code } });
     expect(await storedCounts()).toEqual(before);
+  });
+});
+
+describe('a method a known path does not take: 405 with Allow, not 404', () => {
+  it.each([
+    ['GET', '/chats/create', 'POST'],
+    ['POST', '/chats/', 'GET, HEAD'],
+    ['DELETE', `/chats/${UNKNOWN_ID}`, 'GET, HEAD'],
+    ['GET', `/chats/update/${UNKNOWN_ID}`, 'PUT'],
+    ['POST', `/chats/delete/${UNKNOWN_ID}`, 'DELETE'],
+    ['PUT', `/conversations/inference/${UNKNOWN_ID}`, 'GET, HEAD'],
+    ['DELETE', '/healthz', 'GET, HEAD'],
+  ])('%s %s', async (method, path, allow) => {
+    const before = await storedCounts();
+    const response = await app.request(path, method === 'GET' || method === 'DELETE' ? { method } : jsonInit(method, { name: 'x' }));
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe(allow);
+    expect(await response.json()).toEqual({ detail: expect.stringContaining(allow), code: 'METHOD_NOT_ALLOWED' });
+    expect(await storedCounts()).toEqual(before);
+  });
+
+  it('answers GraphQL clients in their own error shape', async () => {
+    const response = await app.request('/graphql', { method: 'DELETE' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD, POST');
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The GraphQL subscriptions over SSE, driven by the real graphql-sse client against the app on a
  * loopback port, with the TGI stand-in as the model server. Both graphql-sse modes are covered:
- * distinct connections (Yoga's own SSE on /graphql) and single connection (the plugin on /graphql/stream).
+ * distinct connections (Yoga's own SSE on /graphql) and single connection (/graphql/stream).
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
@@ -290,6 +290,21 @@ describe.each(MODES)('inference subscription, graphql-sse $name', (mode) => {
     ]);
     expect(results.every((result) => result.data == null)).toBe(true);
     expect(tgi.requests.length).toBe(before);
+  });
+});
+
+describe.each(MODES)('an operation that does not parse or validate, graphql-sse $name', (mode) => {
+  it.each([
+    ['an unknown field', 'subscription { inference(conversationId: "x") { ... on InferenceToken { nope } } }', /Cannot query field "nope"/],
+    ['a missing argument', 'subscription { inference { __typename } }', /argument "conversationId"/],
+    ['a syntax error', 'subscription { inference(', /Syntax Error/],
+  ])('reaches the client as its GraphQL error (%s), not as a network error to retry', async (_case, query, message) => {
+    const { results, error } = await drain(connect(mode).iterate({ query }));
+    expect(error).toBeUndefined();
+    expect(results.map((result) => result.errors?.map((reported) => reported.message))).toEqual([[expect.stringMatching(message)]]);
+    expect(results[0]!.data ?? null).toBeNull();
+    // Yoga's HTTP status for the error is not part of it.
+    expect(results[0]!.errors![0]!.extensions?.http).toBeUndefined();
   });
 });
 

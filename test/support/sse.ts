@@ -5,7 +5,11 @@ export interface SseEvent {
   id: string;
   /** The position in the reply that the id names. */
   position: number;
+  /** `message` for a token (an unnamed event), else the event's name. */
   event: string;
+  /** The data as sent: a token's text, or a named event's JSON. */
+  text: string;
+  /** A named event's data, parsed; empty for a token. */
   data: Record<string, unknown>;
 }
 
@@ -22,7 +26,9 @@ export async function* sseEvents(response: Response): AsyncGenerator<SseEvent> {
       while (pending.length > 0) {
         const message = pending.shift()!;
         const id = message.id ?? '';
-        yield { id, position: Number(id.split('.')[1]), event: message.event ?? 'message', data: JSON.parse(message.data) };
+        const event = message.event ?? 'message';
+        const data = event === 'message' ? {} : JSON.parse(message.data);
+        yield { id, position: Number(id.split('.')[1]), event, text: message.data, data };
       }
     }
   } finally {
@@ -38,4 +44,4 @@ export async function readSse(response: Response): Promise<SseEvent[]> {
 }
 
 export const tokensOf = (events: SseEvent[]) =>
-  events.filter((event) => event.event === 'token').map((event) => event.data.text as string).join('');
+  events.filter((event) => event.event === 'message').map((event) => event.text).join('');
