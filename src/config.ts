@@ -113,6 +113,21 @@ const SearchModel = z.object({
   SEARCH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 
+const RedisModel = z.object({
+  /**
+   * A Redis server shared by every instance (`redis://` or `rediss://`, with credentials and `/db` if needed):
+   * single flight, reply streams, stop signals, chat events and the search cache then cross instances.
+   * Unset, everything happens in this process alone.
+   */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** Start of every key and channel name: several deployments can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w.-]{1,64}$/, 'must be 1–64 letters, digits, ".", "_" or "-"').default('chat-gateway'),
+  /** Events of a reply are published to Redis in batches at most this far apart (listeners elsewhere lag that much). */
+  REDIS_STREAM_BATCH_MS: z.coerce.number().int().min(1).max(1_000).default(10),
+  /** How long a reply's Redis stream outlives its last event: resumes after that read the database. */
+  REDIS_STREAM_RETENTION_MS: z.coerce.number().int().positive().default(60_000),
+});
+
 const LogModel = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -124,6 +139,7 @@ const EnvironmentModel = z.object({
   ...DatabaseModel.shape,
   ...InferenceModel.shape,
   ...SearchModel.shape,
+  ...RedisModel.shape,
   ...LogModel.shape,
 })
   .refine((e) => !e.HF_MODEL || e.TGI_URL || e.HF_TOKEN, {
@@ -164,6 +180,7 @@ export interface Config {
   database: { url: string; migrateOnStart: boolean; poolSize: number };
   inference: InferenceConfig;
   search: SearchConfig | null;
+  redis: RedisConfig | null;
   log: { level: Environment['LOG_LEVEL'] };
 }
 
@@ -197,6 +214,13 @@ export interface SearchConfig {
   organicResults: number;
   cacheTtlMs: number;
   timeoutMs: number;
+}
+
+export interface RedisConfig {
+  url: string;
+  keyPrefix: string;
+  streamBatchMs: number;
+  streamRetentionMs: number;
 }
 
 /** 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach. */
@@ -266,6 +290,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           organicResults: e.SEARCH_ORGANIC_RESULTS,
           cacheTtlMs: e.SEARCH_CACHE_TTL_MS,
           timeoutMs: e.SEARCH_TIMEOUT_MS,
+        }
+      : null,
+    redis: e.REDIS_URL
+      ? {
+          url: e.REDIS_URL,
+          keyPrefix: e.REDIS_KEY_PREFIX,
+          streamBatchMs: e.REDIS_STREAM_BATCH_MS,
+          streamRetentionMs: e.REDIS_STREAM_RETENTION_MS,
         }
       : null,
     log: { level: e.LOG_LEVEL },

@@ -1,6 +1,7 @@
 import type { AuthConfig, InferenceConfig } from './config.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import type { Logger } from './logger.ts';
+import type { ReplyCoordinator } from './replies/coordination.ts';
 import { ReplyService } from './replies/service.ts';
 import { ApiKeyStore } from './services/api-keys.ts';
 import { ChatService } from './services/chats.ts';
@@ -31,6 +32,8 @@ export interface ServiceDependencies {
   inference: InferenceConfig;
   auth: AuthConfig;
   logger: Logger;
+  /** What instances share about replies (Redis); null for a single process. */
+  coordinator: ReplyCoordinator | null;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -47,6 +50,7 @@ export function createServices(deps: ServiceDependencies): Services {
       events,
       logger: logger.child({ component: 'replies' }),
       embeddedDatabase: deps.embeddedDatabase,
+      coordinator: deps.coordinator,
     }),
     events,
   };

@@ -66,12 +66,20 @@ export function legacyRoutes(services: Services, options: { heartbeatMs: number 
   rest.openapi(inference, (c) => streamAnswer(c, c.req.valid('param').id, c.req.valid('query'), false));
   rest.openapi(inferenceInternet, (c) => streamAnswer(c, c.req.valid('param').id, c.req.valid('query'), true));
 
+  rest.openapi(stopGeneration, async (c) => {
+    const stored = await services.replies.stop(c.req.valid('param').id, { caller: c.get('caller'), internet: c.req.valid('query').internet });
+    return c.json(stored && conversationJson(stored), 200);
+  });
+
   return rest;
 }
 
-/** Bodies are JSON; anything else is refused up front rather than read as an empty object. */
+/**
+ * Bodies are JSON; anything else is refused up front rather than read as an empty object. A stop
+ * request has no body to read (`curl -X POST` sends no content type).
+ */
 const requireJsonBody: MiddlewareHandler = async (c, next) => {
-  if (c.req.method === 'POST' || c.req.method === 'PUT') {
+  if ((c.req.method === 'POST' || c.req.method === 'PUT') && !c.req.path.startsWith(STOP_PATH)) {
     const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
     if (!/^application\/([\w.-]+\+)?json$/.test(type)) {
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
@@ -193,6 +201,35 @@ const sseResponses = {
   422: json(ErrorJson, 'The id is an Assistant message, or Last-Event-ID is not a number'),
   503: json(ErrorJson, 'No model server configured (or, for internet answers, no SERPAPI_API_KEY)'),
 };
+
+const STOP_PATH = '/conversations/stop/';
+
+const stopGeneration = createRoute({
+  method: 'post',
+  path: `${STOP_PATH}{id}`,
+  tags: ['inference'],
+  summary: 'Stop the generation answering a Human message (or a chat\'s latest one), wherever it runs',
+  description:
+    'Aborts the model request, stores the reply `incomplete` with code `STOPPED`, and ends every listener\'s stream ' +
+    'with that final `error` event, whichever instance generates it. Answers the reply as stored then; when ' +
+    'nothing is running, the latest reply as it is (`null` if there is none). No body is read.',
+  request: {
+    params: IdParam,
+    query: z.object({
+      internet: z
+        .enum(['true', 'false'])
+        .optional()
+        .transform((value) => value === 'true')
+        .openapi({ description: 'Stop the internet answer instead of the plain one' }),
+    }),
+  },
+  responses: {
+    200: json(ConversationJson.nullable(), 'The reply as stored after the stop, or the latest reply unchanged'),
+    404: errors[404],
+    422: json(ErrorJson, 'The id is an Assistant message'),
+    503: json(ErrorJson, 'The generation runs on another instance and Redis is unavailable (`REDIS_UNAVAILABLE`)'),
+  },
+});
 
 const inference = createRoute({
   method: 'get',

@@ -28,8 +28,9 @@ export interface ChatEvent {
 
 export type ChatEventBus = PubSub<{ chatEvents: [ChatEvent] }>;
 
-export function createChatEventBus(): ChatEventBus {
-  return createPubSub<{ chatEvents: [ChatEvent] }>();
+/** `eventTarget` carries events beyond this process (several instances); in-process when absent. */
+export function createChatEventBus(eventTarget?: EventTarget): ChatEventBus {
+  return createPubSub<{ chatEvents: [ChatEvent] }>(eventTarget ? { eventTarget } : undefined);
 }
 
 export function publishChatEvent(bus: ChatEventBus, event: Omit<ChatEvent, 'at'>): void {
