@@ -90,12 +90,23 @@ const row = (id: string) => cluster.database.prisma.conversation.findUniqueOrThr
 const replyIdOf = (event: SseEvent) => event.id.split('.')[0]!;
 
 describe('one generation, any instance', () => {
-  it('listeners of one message on three instances share one upstream request and receive identical text', async () => {
+  it('listeners of one message arriving on three instances before its reply is stored share one upstream request and receive identical text', async () => {
     const id = await question(a);
     const before = tgi.requests.length;
     const text = slowReply(30, 20);
-    const streams = await Promise.all([a, b, c].map((gateway) => infer(gateway, id)));
-    const received = await Promise.all(streams.map(readSse));
+    // Writes to the table wait while every listener arrives: each instance finds no reply stored, and
+    // only the flight lock in Redis keeps them from starting one each.
+    const streams = await cluster.database.withSession(async (session) => {
+      await session.exec('BEGIN; LOCK TABLE conversations IN SHARE MODE');
+      try {
+        const opening = [a, b, c, a, b, c].map((gateway) => infer(gateway, id));
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return opening;
+      } finally {
+        await session.exec('COMMIT');
+      }
+    });
+    const received = await Promise.all(streams.map(async (response) => readSse(await response)));
     for (const events of received) {
       expect(tokensOf(events)).toBe(text);
       expectIncreasing(events);
