@@ -36,12 +36,13 @@ export interface ScaleResults {
 
 export const SCALE_VARIANT = 'graphql-distinct';
 
-export async function runScale(rig: StreamRig, settings: ScaleSettings, log: (line: string) => void): Promise<ScaleResults> {
+/** `gateways`: the rig's gateways the streams are split among (default: its first). */
+export async function runScale(rig: StreamRig, settings: ScaleSettings, log: (line: string) => void, gateways = [0]): Promise<ScaleResults> {
   const steps: ScaleStep[] = [];
   for (const streams of settings.steps) {
     const rampMs = streams * settings.rampMsPerStream;
     const tokens = Math.ceil((rampMs + streams * settings.openAllowanceMs + 1.5 * settings.sustainMs) / settings.tokenIntervalMs);
-    const measurement = await rig.measure(SCALE_VARIANT, streams, { tokens, rampMs });
+    const measurement = await rig.measure(SCALE_VARIANT, streams, { tokens, rampMs, gateways });
     const { steady } = measurement.client;
     const passed =
       measurement.client.failed === 0 &&
@@ -51,7 +52,7 @@ export async function runScale(rig: StreamRig, settings: ScaleSettings, log: (li
     log(
       `  ${streams} streams: all streaming for ${steady.windowMs.toFixed(0)} ms, token latency p99 ${steady.tokenLatencyMs.p99.toFixed(1)} ms, ` +
         `gap p99 ${steady.tokenGapMs.p99.toFixed(1)} ms, failed ${measurement.client.failed}, ` +
-        `gateway ${measurement.gateway.cpuCores.toFixed(2)} cores, machine ${measurement.cores.machine.toFixed(2)} cores, ` +
+        `gateway ${measurement.perGateway.map((each) => each.cpuCores.toFixed(2)).join(' + ')} cores, machine ${measurement.cores.machine.toFixed(2)} cores, ` +
         `loop p99 ${measurement.gateway.loopDelayMs.p99.toFixed(1)} ms → ${passed ? 'sustained' : 'not sustained'}`,
     );
     if (!passed) break;

@@ -18,7 +18,8 @@ export class RedisConnection {
   readonly command: Redis;
   private readonly subscriber: Redis;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
-  private wasAvailable = true;
+  private wasAvailable = false;
+  private closing = false;
 
   constructor(
     private readonly config: RedisConfig,
@@ -82,6 +83,7 @@ export class RedisConnection {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.allSettled([this.command.quit(), this.subscriber.quit()]);
     this.command.disconnect();
     this.subscriber.disconnect();
@@ -89,9 +91,9 @@ export class RedisConnection {
 
   private noteAvailability() {
     const available = this.available;
-    if (available === this.wasAvailable) return;
+    if (available === this.wasAvailable || this.closing) return;
     this.wasAvailable = available;
-    if (available) this.logger.info('redis available again: instances share their work');
+    if (available) this.logger.info('redis available: instances share their work');
     else this.logger.warn('redis unavailable: each instance works on its own until it is back (reconnecting)');
   }
 }
