@@ -18,6 +18,8 @@ export class RedisConnection {
   readonly command: Redis;
   private readonly subscriber: Redis;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
+  /** SUBSCRIBE commands not confirmed yet, by channel: a second subscriber of the channel waits for the same. */
+  private readonly pending = new Map<string, Promise<unknown>>();
   private wasAvailable = false;
   private closing = false;
 
@@ -63,22 +65,32 @@ export class RedisConnection {
     return `${this.config.keyPrefix}:${name}`;
   }
 
-  /** Calls `handler` with every message on `channel` until the returned function is called. */
-  async subscribe(channel: string, handler: (message: string) => void): Promise<() => void> {
+  /**
+   * Calls `handler` with every message on `channel` until `close`; `ready` resolves once Redis confirmed
+   * the subscription (which waits for a reconnect while Redis is down, and survives later ones).
+   */
+  subscribe(channel: string, handler: (message: string) => void): Subscription {
     let handlers = this.handlers.get(channel);
+    let ready: Promise<unknown> = Promise.resolve();
     if (!handlers) {
       handlers = new Set();
       this.handlers.set(channel, handlers);
-      handlers.add(handler);
-      await this.subscriber.subscribe(channel);
+      ready = this.subscriber.subscribe(channel);
+      this.pending.set(channel, ready);
+      void ready.finally(() => this.pending.get(channel) === ready && this.pending.delete(channel)).catch(() => {});
     } else {
-      handlers.add(handler);
+      ready = this.pending.get(channel) ?? ready;
     }
-    return () => {
-      handlers.delete(handler);
-      if (handlers.size > 0 || this.handlers.get(channel) !== handlers) return;
-      this.handlers.delete(channel);
-      this.subscriber.unsubscribe(channel).catch(() => {});
+    handlers.add(handler);
+    const registered = handlers;
+    return {
+      ready: ready.then(() => undefined),
+      close: () => {
+        registered.delete(handler);
+        if (registered.size > 0 || this.handlers.get(channel) !== registered) return;
+        this.handlers.delete(channel);
+        this.subscriber.unsubscribe(channel).catch(() => {});
+      },
     };
   }
 
@@ -96,6 +108,11 @@ export class RedisConnection {
     if (available) this.logger.info('redis available: instances share their work');
     else this.logger.warn('redis unavailable: each instance works on its own until it is back (reconnecting)');
   }
+}
+
+export interface Subscription {
+  ready: Promise<void>;
+  close(): void;
 }
 
 /**

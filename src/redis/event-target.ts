@@ -15,7 +15,6 @@ interface Envelope {
  */
 export class CrossInstanceEventTarget extends EventTarget {
   private readonly channel: string;
-  readonly subscribed: Promise<() => void>;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -24,7 +23,8 @@ export class CrossInstanceEventTarget extends EventTarget {
   ) {
     super();
     this.channel = redis.channel('events');
-    this.subscribed = redis.subscribe(this.channel, (message) => {
+    // For the life of the process: ioredis subscribes again after every reconnect.
+    redis.subscribe(this.channel, (message) => {
       const envelope = redisCodec.parse<Envelope>(message);
       if (envelope.origin !== this.origin) super.dispatchEvent(new CustomEvent(envelope.type, { detail: envelope.detail }));
     });

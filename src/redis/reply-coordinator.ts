@@ -2,7 +2,7 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { FlightClaim, FlightHolder, ReplyCoordinator, ReplyPublisher } from '../replies/coordination.ts';
 import type { InferenceEvent } from '../replies/events.ts';
-import { type RedisConnection, redisCodec } from './connection.ts';
+import { type RedisConnection, redisCodec, type Subscription } from './connection.ts';
 
 /** Extends a lease that is still ours, or takes it back if Redis lost it (a restart); 0 if another holds it. */
 const RENEW = `
@@ -44,7 +44,7 @@ export class RedisReplyCoordinator implements ReplyCoordinator {
   private readonly watchTimer: NodeJS.Timeout;
   private stopHandler: (replyId: string) => void = () => {};
   private readonly controlChannel: string;
-  private readonly unsubscribeControl: Promise<() => void>;
+  private readonly control: Subscription;
   private closed = false;
 
   constructor(
@@ -53,7 +53,7 @@ export class RedisReplyCoordinator implements ReplyCoordinator {
     private readonly logger: Logger,
   ) {
     this.controlChannel = redis.channel('control');
-    this.unsubscribeControl = redis.subscribe(this.controlChannel, (message) => this.onControl(message));
+    this.control = redis.subscribe(this.controlChannel, (message) => this.onControl(message));
     this.watchTimer = setInterval(() => this.announceWatching(), options.watchIntervalMs).unref();
   }
 
@@ -109,8 +109,21 @@ export class RedisReplyCoordinator implements ReplyCoordinator {
 
   async subscribe(replyId: string, onEvents: (events: InferenceEvent[]) => void): Promise<{ close(): void }> {
     if (!this.available) throw new AppError('REDIS_UNAVAILABLE', 'Redis is unavailable');
-    const close = await this.redis.subscribe(this.replyChannel(replyId), (message) => onEvents(redisCodec.parse(message)));
-    return { close };
+    const subscription = this.redis.subscribe(this.replyChannel(replyId), (message) => onEvents(redisCodec.parse(message)));
+    // Redis going down right now would hold the confirmation until it is back: the caller reads the store meanwhile.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new AppError('REDIS_UNAVAILABLE', 'Redis did not confirm the subscription')), this.options.leaseMs);
+    });
+    try {
+      await Promise.race([subscription.ready, timedOut]);
+    } catch (error) {
+      subscription.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return subscription;
   }
 
   async backlog(replyId: string): Promise<InferenceEvent[]> {
@@ -153,7 +166,7 @@ export class RedisReplyCoordinator implements ReplyCoordinator {
     clearInterval(this.watchTimer);
     clearTimeout(this.flushTimer);
     await this.flush();
-    (await this.unsubscribeControl.catch(() => undefined))?.();
+    this.control.close();
   }
 
   private onControl(text: string) {

@@ -35,7 +35,6 @@ export class Follower {
   private lastNews = Date.now();
   private seenRow = false;
   private catchingUp = false;
-  private readonly startedAt = Date.now();
   private work: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private unsubscribe: (() => void) | undefined;
@@ -146,7 +145,8 @@ export class Follower {
     if (!reply) {
       if (this.seenRow) {
         this.finish({ type: 'error', position: this.sent + 1, code: 'NOT_FOUND', detail: 'The reply was deleted' });
-      } else if (Date.now() - this.startedAt > this.deps.leaseMs + this.deps.pollMs) {
+      } else if (Date.now() - this.lastNews > this.deps.leaseMs + this.deps.pollMs) {
+        // Neither stored nor heard of for a whole lease: its generator died before storing it.
         this.finish({
           type: 'error',
           position: this.sent + 1,
@@ -167,6 +167,7 @@ export class Follower {
     if (this.sourcesSent) return;
     this.sourcesSent = true;
     this.listener.push(event);
+    this.lastNews = Date.now();
   }
 
   private pushToken(position: number, text: string) {
