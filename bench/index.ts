@@ -47,7 +47,7 @@ const settings = {
   profileStreams: quick ? 100 : 1000,
   scaleOut: {
     scale: {
-      steps: quick ? [25, 50] : [100, 200, 300, 500, 750, 1000, 1500],
+      steps: quick ? [25, 50] : [25, 50, 75, 100, 150, 200, 300, 500],
       tokenIntervalMs: TOKEN_INTERVAL_MS,
       rampMsPerStream: 0.5,
       sustainMs: 1000,
@@ -55,6 +55,7 @@ const settings = {
     },
     cpuStreams: quick ? 20 : 200,
     cpuTokens: 100,
+    cpuRuns: quick ? 1 : 3,
     tokenIntervalMs: TOKEN_INTERVAL_MS,
   },
 };

@@ -49,9 +49,11 @@ export async function runScale(rig: StreamRig, settings: ScaleSettings, log: (li
       steady.windowMs >= settings.sustainMs &&
       steady.tokenLatencyMs.p99 < 1.5 * settings.tokenIntervalMs;
     steps.push({ streams, passed, measurement });
+    // Figures are null when no token arrived while all N streamed (streams that failed to open).
+    const ms = (value: number | null, digits = 1) => (value === null ? '–' : value.toFixed(digits));
     log(
-      `  ${streams} streams: all streaming for ${steady.windowMs.toFixed(0)} ms, token latency p99 ${steady.tokenLatencyMs.p99.toFixed(1)} ms, ` +
-        `gap p99 ${steady.tokenGapMs.p99.toFixed(1)} ms, failed ${measurement.client.failed}, ` +
+      `  ${streams} streams: all streaming for ${ms(steady.windowMs, 0)} ms, token latency p99 ${ms(steady.tokenLatencyMs.p99)} ms, ` +
+        `gap p99 ${ms(steady.tokenGapMs.p99)} ms, failed ${measurement.client.failed} ${JSON.stringify(measurement.client.failures)}, ` +
         `gateway ${measurement.perGateway.map((each) => each.cpuCores.toFixed(2)).join(' + ')} cores, machine ${measurement.cores.machine.toFixed(2)} cores, ` +
         `loop p99 ${measurement.gateway.loopDelayMs.p99.toFixed(1)} ms → ${passed ? 'sustained' : 'not sustained'}`,
     );

@@ -7,6 +7,7 @@
  */
 import { startPrivateRedis } from '../test/support/private-redis.ts';
 import { runScale, SCALE_VARIANT, type ScaleResults, type ScaleSettings } from './scale.ts';
+import { type OverRuns, overRuns } from './lib/stats.ts';
 import { type StreamMeasurement, withStreamRig } from './lib/stream-rig.ts';
 
 export interface ScaleOutSettings {
@@ -14,15 +15,17 @@ export interface ScaleOutSettings {
   /** Streams (one generation each) for the CPU-per-token figures, and their length. */
   cpuStreams: number;
   cpuTokens: number;
+  /** Rounds of the three CPU measurements, interleaved so that a burst of outside load hits all three alike. */
+  cpuRuns: number;
   tokenIntervalMs: number;
 }
 
 export interface CpuPerToken {
-  /** Gateway CPU per generated token, µs. */
-  withoutRedis: number;
-  redisNoRemoteListener: number;
+  /** Gateway CPU per generated token, µs, over rounds. */
+  withoutRedis: OverRuns;
+  redisNoRemoteListener: OverRuns;
   /** The generating instance's and the following instance's CPU per generated token. */
-  withRemoteListener: { generator: number; follower: number };
+  withRemoteListener: { generator: OverRuns; follower: OverRuns };
   measurements: StreamMeasurement[];
 }
 
@@ -51,20 +54,28 @@ export async function runScaleOut(settings: ScaleOutSettings, epochMs: number, l
           });
         const generated = settings.cpuStreams * settings.cpuTokens;
         const perToken = (cpuMs: number) => (cpuMs * 1000) / generated;
-        const alone = await measure(settings.cpuStreams, [2]);
-        const published = await measure(settings.cpuStreams, [0]);
-        const followed = await measure(2 * settings.cpuStreams, [0, 1], true);
+        const rounds: { alone: StreamMeasurement; published: StreamMeasurement; followed: StreamMeasurement }[] = [];
+        for (let round = 0; round < settings.cpuRuns; round += 1) {
+          const alone = await measure(settings.cpuStreams, [2]);
+          const published = await measure(settings.cpuStreams, [0]);
+          const followed = await measure(2 * settings.cpuStreams, [0, 1], true);
+          rounds.push({ alone, published, followed });
+          log(
+            `  µs per token: no Redis ${perToken(alone.perGateway[0]!.cpuMs).toFixed(0)}, Redis without a remote listener ` +
+              `${perToken(published.perGateway[0]!.cpuMs).toFixed(0)}, with one: generator ${perToken(followed.perGateway[0]!.cpuMs).toFixed(0)} ` +
+              `+ follower ${perToken(followed.perGateway[1]!.cpuMs).toFixed(0)} (failed streams: ${followed.client.failed})`,
+          );
+        }
+        const over = (pick: (round: (typeof rounds)[number]) => number) => overRuns(rounds.map(pick));
         const cpuPerToken: CpuPerToken = {
-          withoutRedis: perToken(alone.perGateway[0]!.cpuMs),
-          redisNoRemoteListener: perToken(published.perGateway[0]!.cpuMs),
-          withRemoteListener: { generator: perToken(followed.perGateway[0]!.cpuMs), follower: perToken(followed.perGateway[1]!.cpuMs) },
-          measurements: [alone, published, followed],
+          withoutRedis: over((r) => perToken(r.alone.perGateway[0]!.cpuMs)),
+          redisNoRemoteListener: over((r) => perToken(r.published.perGateway[0]!.cpuMs)),
+          withRemoteListener: {
+            generator: over((r) => perToken(r.followed.perGateway[0]!.cpuMs)),
+            follower: over((r) => perToken(r.followed.perGateway[1]!.cpuMs)),
+          },
+          measurements: rounds.flatMap((r) => [r.alone, r.published, r.followed]),
         };
-        log(
-          `  µs per token: no Redis ${cpuPerToken.withoutRedis.toFixed(0)}, Redis without a remote listener ${cpuPerToken.redisNoRemoteListener.toFixed(0)}, ` +
-            `with one: generator ${cpuPerToken.withRemoteListener.generator.toFixed(0)} + follower ${cpuPerToken.withRemoteListener.follower.toFixed(0)} ` +
-            `(follower streams failed: ${followed.client.failed})`,
-        );
         log('  one process (REDIS_URL set)');
         const oneProcess = await runScale(rig, settings.scale, log, [0]);
         log('  two processes (REDIS_URL set, streams split between them)');
