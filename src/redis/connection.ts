@@ -2,6 +2,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 
+/** Deletes the key only while it holds the given value. */
+const DELETE_IF_EQUALS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
 /** A command that Redis has not answered by then fails, so that a hung Redis cannot hold a request. */
 const COMMAND_TIMEOUT_MS = 2_000;
 /** Reconnect attempts back off from 50 ms to this, and never stop. */
@@ -58,6 +61,11 @@ export class RedisConnection {
   /** `<prefix>:<kind>:{<tag>}<suffix>`: the hash tag puts every key about one thing in one Cluster slot. */
   key(kind: string, tag: string, suffix = ''): string {
     return `${this.config.keyPrefix}:${kind}:{${tag}}${suffix}`;
+  }
+
+  /** Deletes `key` if it still holds `value` (a claim or lock of ours, not one taken since by someone else). */
+  async deleteIfEquals(key: string, value: string): Promise<void> {
+    await this.command.eval(DELETE_IF_EQUALS, 1, key, value);
   }
 
   /** A channel name under the prefix (channels are not keys: Cluster broadcasts them). */

@@ -11,9 +11,6 @@ if current == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if not current then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0`;
 
-/** Deletes the key only while it holds the given value. */
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
 type ControlMessage = { type: 'stop'; replyId: string } | { type: 'watching'; replyIds: string[] };
 
 export interface RedisReplyCoordinatorOptions {
@@ -85,8 +82,8 @@ export class RedisReplyCoordinator implements ReplyCoordinator {
 
   async release(flight: string, holder: FlightHolder): Promise<void> {
     if (!this.available) return; // the lease lapses by itself
-    await this.redis.command
-      .eval(RELEASE, 1, this.flightKey(flight), `${holder.replyId} ${holder.instanceId}`)
+    await this.redis
+      .deleteIfEquals(this.flightKey(flight), `${holder.replyId} ${holder.instanceId}`)
       .catch((error: unknown) => this.logger.warn({ err: error, flight }, 'releasing a flight failed; its lease will lapse'));
   }
 

@@ -51,7 +51,7 @@ export class SharedSearchCache {
           });
           return { sources, ttlMs };
         } finally {
-          await this.redis.command.del(claimKey).catch(() => {});
+          await this.redis.deleteIfEquals(claimKey, instanceId).catch(() => {});
         }
       }
       await sleep(POLL_MS);
