@@ -40,10 +40,12 @@ describe('service endpoints', () => {
       '/conversations/create',
       '/conversations/inference/{id}',
       '/conversations/inference_internet/{id}',
+      '/conversations/stop/{id}',
     ]);
     expect(Object.keys(document.paths['/conversations/inference/{id}'].get.responses['200'].content)).toEqual(['text/event-stream']);
     expect(document.components.schemas.Chat.properties).toHaveProperty('created_at');
     expect(document.paths['/chats/create'].post.responses).toHaveProperty('422');
+    expect(Object.keys(document.paths['/conversations/stop/{id}'].post.responses).sort()).toEqual(['200', '404', '422', '503']);
   });
 
   it('serves a browsable page of the REST API at /docs', async () => {
