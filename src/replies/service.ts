@@ -112,14 +112,21 @@ export class ReplyService {
     // Another process is generating it (its lease is alive): follow it, never start a second one.
     if (latest?.status === 'streaming') return this.follow(latest.id, 0, latest);
     if (latest?.status === 'complete' && !options.regenerate) return replay(latest, 0);
-    return this.generateOrJoin(key, question, model, internet ? search : null);
+    return this.generateOrJoin(key, question, model, internet ? search : null, options.regenerate ?? false);
   }
 
   /**
    * A new generation, unless one started meanwhile: here (requests that raced past the checks of
-   * `open`), or on another instance, which holds the flight and is then followed.
+   * `open`), or on another instance, which holds the flight and is then followed; or, unless
+   * `regenerate`, one that completed meanwhile, which is replayed.
    */
-  private async generateOrJoin(key: string, question: Question, model: ChatModel, search: WebSearch | null): Promise<Listener> {
+  private async generateOrJoin(
+    key: string,
+    question: Question,
+    model: ChatModel,
+    search: WebSearch | null,
+    regenerate: boolean,
+  ): Promise<Listener> {
     const coordinator = this.deps.coordinator ?? null;
     for (let attempt = 1; attempt <= MAX_CLAIM_ATTEMPTS; attempt += 1) {
       const running = this.running.get(key);
@@ -139,11 +146,14 @@ export class ReplyService {
         const reply = await this.store.current(holder.replyId);
         // Not stored yet (it has just started) or streaming: follow it.
         if (!reply || reply.status === 'streaming') return this.follow(holder.replyId, 0, reply);
-        // Its generation is over (saved, or settled after its instance died): the flight is free.
+        if (reply.status === 'complete' && !regenerate) return replay(reply, 0);
+        // Its generation is over (cut off, or settled after its instance died): the flight is free.
         await coordinator!.release(key, holder);
       } else {
         // A generation of this instance that is being saved, or a flight that just lapsed: try again.
         await new Promise((resolve) => setTimeout(resolve, CLAIM_RETRY_MS));
+        const latest = await this.store.latest(question.id, search !== null);
+        if (latest?.status === 'complete' && !regenerate) return replay(latest, 0);
       }
     }
     throw new AppError('SERVICE_UNAVAILABLE', 'Another generation of this reply is ending: try again');
