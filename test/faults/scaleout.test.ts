@@ -236,7 +236,7 @@ describe('faults', () => {
     expect(tgi.requests.length - before).toBe(1);
   });
 
-  it('Redis restarted mid-stream: running streams finish on every instance, /healthz says degraded meanwhile, and the gateway reconnects', async () => {
+  it('Redis restarted mid-stream: running streams finish on every instance, /healthz says degraded and a remote stop is refused meanwhile, and the gateway reconnects', async () => {
     const id = await question(a);
     const text = slowReply(80);
     const here = sseEvents(await infer(a, id));
@@ -246,6 +246,10 @@ describe('faults', () => {
     await redis.stop();
     const health = await (await a.request('/healthz')).json();
     expect(health).toEqual({ status: 'degraded', redis: 'unavailable' });
+    // What cannot work without Redis is refused, clearly: reaching the instance that generates it.
+    const refused = await b.request(`/conversations/stop/${id}`, { method: 'POST' });
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).code).toBe('REDIS_UNAVAILABLE');
     await new Promise((resolve) => setTimeout(resolve, 500));
     await redis.start();
     const [restHere, restElsewhere] = await Promise.all([rest(here), rest(elsewhere)]);
