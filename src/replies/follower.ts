@@ -106,7 +106,8 @@ export class Follower {
         // Text was published while this listener could not hear it (a Redis reconnect): the stream, then the store.
         if (start > this.sent) await this.catchUp();
         if (start > this.sent) await this.readStore();
-        if (start > this.sent || this.ended) continue; // a later batch or save fills it
+        // Still a hole (a later batch or save fills it), or what was read meanwhile covered this event.
+        if (this.ended || start > this.sent || event.position <= this.sent) continue;
         this.pushToken(event.position, event.text.slice(this.sent - start));
       } else {
         // The final event: first any text it follows that this listener has not had.
