@@ -91,8 +91,11 @@ export class RedisConnection {
     }
     handlers.add(handler);
     const registered = handlers;
+    const confirmed = ready.then(() => undefined);
+    // Subscriptions for the life of the process are not awaited: a refusal at shutdown must not crash it.
+    confirmed.catch((error: unknown) => this.logger.debug({ err: error, channel }, 'subscription not confirmed'));
     return {
-      ready: ready.then(() => undefined),
+      ready: confirmed,
       close: () => {
         registered.delete(handler);
         if (registered.size > 0 || this.handlers.get(channel) !== registered) return;
