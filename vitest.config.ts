@@ -18,8 +18,8 @@ const store = (name: 'pglite' | 'postgres') => ({
 });
 
 /**
- * Fault tests run real processes (gateways, private PostgreSQL servers) and choose their stores
- * themselves: once, one file at a time, after the other projects, so that their timeouts do not
+ * Fault tests run real processes (gateways, private PostgreSQL and Redis servers) and choose their
+ * stores themselves: once, one file at a time, after the other projects, so that their timeouts do not
  * compete with anything for the CPU.
  */
 const faults = {

@@ -6,16 +6,20 @@
  *   1. request/response: raw node:http vs REST vs GraphQL, on PGlite and PostgreSQL (bench/request-response.ts)
  *   2. streaming: N concurrent token streams direct vs through the gateway (bench/streaming.ts)
  *   3. scale: the most streams one gateway sustains, and what runs out first (bench/scale.ts)
+ *   4. scale-out: one and two gateways on Redis, and what a listener on another instance costs (bench/scaleout.ts)
+ *
+ * BENCH_ONLY=scaleout runs section 4 alone (about 3 minutes) and prints its table instead of writing RESULTS.md.
  *
  * Timings never go into pass/fail tests; this script only fails when the harness itself fails.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { describeMachine } from './lib/machine.ts';
 import { summarizeProfile } from './lib/profile.ts';
-import { renderResults } from './lib/report.ts';
+import { renderResults, scaleOutSection } from './lib/report.ts';
 import { withStreamRig } from './lib/stream-rig.ts';
 import { runRequestResponse } from './request-response.ts';
 import { runScale } from './scale.ts';
+import { runScaleOut } from './scaleout.ts';
 import { runStreaming } from './streaming.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -41,6 +45,19 @@ const settings = {
     openAllowanceMs: 10,
   },
   profileStreams: quick ? 100 : 1000,
+  scaleOut: {
+    scale: {
+      steps: quick ? [25, 50] : [25, 50, 75, 100, 150, 200, 300, 500],
+      tokenIntervalMs: TOKEN_INTERVAL_MS,
+      rampMsPerStream: 0.5,
+      sustainMs: 1000,
+      openAllowanceMs: 10,
+    },
+    cpuStreams: quick ? 20 : 200,
+    cpuTokens: 100,
+    cpuRuns: quick ? 1 : 3,
+    tokenIntervalMs: TOKEN_INTERVAL_MS,
+  },
 };
 
 const started = performance.now();
@@ -52,6 +69,14 @@ process.env.BENCH_EPOCH_MS = String(Date.now());
 await mkdir('bench/raw/profiles', { recursive: true });
 const machine = await describeMachine();
 log(`${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, PostgreSQL ${machine.postgres}`);
+
+if (process.env.BENCH_ONLY === 'scaleout') {
+  log('4. scale-out');
+  const scaleOut = await runScaleOut(settings.scaleOut, Number(process.env.BENCH_EPOCH_MS), log);
+  await writeFile('bench/raw/scaleout-latest.json', `${JSON.stringify({ machine, quick, scaleOut }, null, 1)}\n`);
+  console.log(scaleOutSection(scaleOut));
+  process.exit(0);
+}
 
 log('1. request/response');
 const requestResponse = await runRequestResponse(settings.requestResponse, log);
@@ -76,9 +101,11 @@ const { streaming, scale, profiles } = await withStreamRig(
     return { streaming, scale, profiles };
   },
 );
+log('4. scale-out');
+const scaleOut = await runScaleOut(settings.scaleOut, Number(process.env.BENCH_EPOCH_MS), log);
 
 const wallSeconds = (performance.now() - started) / 1000;
-const results = { machine, quick, wallSeconds, requestResponse, streaming, scale, profiles };
+const results = { machine, quick, wallSeconds, requestResponse, streaming, scale, scaleOut, profiles };
 await writeFile(`bench/raw/results-${machine.date.replaceAll(':', '-')}.json`, `${JSON.stringify(results, null, 1)}\n`);
 await writeFile('bench/raw/latest.json', `${JSON.stringify(results, null, 1)}\n`);
 await writeFile('bench/RESULTS.md', renderResults(results));

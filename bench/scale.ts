@@ -36,22 +36,25 @@ export interface ScaleResults {
 
 export const SCALE_VARIANT = 'graphql-distinct';
 
-export async function runScale(rig: StreamRig, settings: ScaleSettings, log: (line: string) => void): Promise<ScaleResults> {
+/** `gateways`: the rig's gateways the streams are split among (default: its first). */
+export async function runScale(rig: StreamRig, settings: ScaleSettings, log: (line: string) => void, gateways = [0]): Promise<ScaleResults> {
   const steps: ScaleStep[] = [];
   for (const streams of settings.steps) {
     const rampMs = streams * settings.rampMsPerStream;
     const tokens = Math.ceil((rampMs + streams * settings.openAllowanceMs + 1.5 * settings.sustainMs) / settings.tokenIntervalMs);
-    const measurement = await rig.measure(SCALE_VARIANT, streams, { tokens, rampMs });
+    const measurement = await rig.measure(SCALE_VARIANT, streams, { tokens, rampMs, gateways });
     const { steady } = measurement.client;
     const passed =
       measurement.client.failed === 0 &&
       steady.windowMs >= settings.sustainMs &&
       steady.tokenLatencyMs.p99 < 1.5 * settings.tokenIntervalMs;
     steps.push({ streams, passed, measurement });
+    // Figures are null when no token arrived while all N streamed (streams that failed to open).
+    const ms = (value: number | null, digits = 1) => (value === null ? '–' : value.toFixed(digits));
     log(
-      `  ${streams} streams: all streaming for ${steady.windowMs.toFixed(0)} ms, token latency p99 ${steady.tokenLatencyMs.p99.toFixed(1)} ms, ` +
-        `gap p99 ${steady.tokenGapMs.p99.toFixed(1)} ms, failed ${measurement.client.failed}, ` +
-        `gateway ${measurement.gateway.cpuCores.toFixed(2)} cores, machine ${measurement.cores.machine.toFixed(2)} cores, ` +
+      `  ${streams} streams: all streaming for ${ms(steady.windowMs, 0)} ms, token latency p99 ${ms(steady.tokenLatencyMs.p99)} ms, ` +
+        `gap p99 ${ms(steady.tokenGapMs.p99)} ms, failed ${measurement.client.failed} ${JSON.stringify(measurement.client.failures)}, ` +
+        `gateway ${measurement.perGateway.map((each) => each.cpuCores.toFixed(2)).join(' + ')} cores, machine ${measurement.cores.machine.toFixed(2)} cores, ` +
         `loop p99 ${measurement.gateway.loopDelayMs.p99.toFixed(1)} ms → ${passed ? 'sustained' : 'not sustained'}`,
     );
     if (!passed) break;

@@ -39,9 +39,13 @@ import { createChatModel } from './upstream/model.ts';
 import { createWebSearch } from './upstream/search.ts';
 import { createChatEventBus } from './services/events.ts';
 import { createServices } from './domain.ts';
+import { RedisConnection } from './redis/connection.ts';
+import { CrossInstanceEventTarget } from './redis/event-target.ts';
+import { RedisReplyCoordinator } from './redis/reply-coordinator.ts';
+import { SharedSearchCache } from './redis/search-cache.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search' | 'limits' | 'observability'>;
+  config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search' | 'limits' | 'observability' | 'redis'>;
   database: Database;
   logger: Logger;
 }
@@ -49,13 +53,15 @@ export interface AppDependencies {
 /** Builds the whole HTTP surface without listening: tests call `app.fetch` directly. */
 export function createApp({ config, database, logger }: AppDependencies) {
   const metrics = new Metrics({ database });
-  const search = createWebSearch(config.search, metrics);
+  const shared = config.redis ? crossInstance(config, logger) : null;
+  const search = createWebSearch(config.search, metrics, shared?.searchCache ?? null);
   const limits = new Limits(config.limits, logger.child({ component: 'limits' }), (limit) => metrics.rateLimited(limit));
-  const events = createChatEventBus();
+  const events = createChatEventBus(shared?.events);
   const services = createServices({
     prisma: database.prisma,
     embeddedDatabase: database.target.kind === 'pglite',
     events,
+    coordinator: shared?.coordinator ?? null,
     model: createChatModel(config.inference),
     search,
     inference: config.inference,
@@ -129,6 +135,8 @@ export function createApp({ config, database, logger }: AppDependencies) {
   app.get('/healthz', async (c) => {
     const problem = await checkHealth();
     if (problem) throw problem;
+    // Without Redis an instance still serves everything on its own: degraded, not unready.
+    if (shared) return c.json({ status: shared.redis.available ? 'ok' : 'degraded', redis: shared.redis.available ? 'ok' : 'unavailable' });
     return c.json({ status: 'ok' });
   });
   app.get('/metrics', metricsEndpoint(metrics, config.observability.metricsToken));
@@ -170,7 +178,39 @@ export function createApp({ config, database, logger }: AppDependencies) {
       search?.close();
       events.close();
       await eventStreams.end();
+      await shared?.coordinator.close();
+      await shared?.redis.close();
     },
+  };
+}
+
+/** What several instances share through Redis: replies, chat events and the search cache. */
+function crossInstance(config: AppDependencies['config'], logger: Logger) {
+  const redis = new RedisConnection(config.redis!, logger.child({ component: 'redis' }));
+  const instanceId = crypto.randomUUID();
+  const { inference } = config;
+  return {
+    redis,
+    coordinator: new RedisReplyCoordinator(
+      redis,
+      {
+        instanceId,
+        leaseMs: inference.leaseMs,
+        watchIntervalMs: inference.saveIntervalMs,
+        batchMs: config.redis!.streamBatchMs,
+        retentionMs: config.redis!.streamRetentionMs,
+      },
+      logger.child({ component: 'replies' }),
+    ),
+    events: new CrossInstanceEventTarget(redis, instanceId, logger.child({ component: 'events' })),
+    searchCache:
+      config.search && config.search.cacheTtlMs > 0
+        ? new SharedSearchCache(
+            redis,
+            { ttlMs: config.search.cacheTtlMs, timeoutMs: config.search.timeoutMs, instanceId },
+            logger.child({ component: 'search' }),
+          )
+        : null,
   };
 }
 

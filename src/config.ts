@@ -204,6 +204,21 @@ const LimitsModel = z.object({
   LIMIT_EXEMPT_ADMINS: z.stringbool().default(true),
 });
 
+const RedisModel = z.object({
+  /**
+   * A Redis server shared by every instance (`redis://` or `rediss://`, with credentials and `/db` if needed):
+   * single flight, reply streams, stop signals, chat events and the search cache then cross instances.
+   * Unset, everything happens in this process alone.
+   */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** Start of every key and channel name: several deployments can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w.-]{1,64}$/, 'must be 1–64 letters, digits, ".", "_" or "-"').default('chat-gateway'),
+  /** Events of a reply are published to Redis in batches at most this far apart (listeners elsewhere lag that much). */
+  REDIS_STREAM_BATCH_MS: z.coerce.number().int().min(1).max(1_000).default(10),
+  /** How long a reply's Redis stream outlives its last event: resumes after that read the database. */
+  REDIS_STREAM_RETENTION_MS: z.coerce.number().int().positive().default(60_000),
+});
+
 const LogModel = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -235,6 +250,7 @@ const EnvironmentModel = z.object({
   ...SearchModel.shape,
   ...RuntimeModel.shape,
   ...LimitsModel.shape,
+  ...RedisModel.shape,
   ...LogModel.shape,
   ...ObservabilityModel.shape,
 })
@@ -309,6 +325,7 @@ export interface Config {
   inference: InferenceConfig;
   search: SearchConfig | null;
   limits: LimitsConfig;
+  redis: RedisConfig | null;
   log: { level: Environment['LOG_LEVEL'] };
   observability: ObservabilityConfig;
 }
@@ -379,6 +396,13 @@ export interface SearchConfig {
   organicResults: number;
   cacheTtlMs: number;
   timeoutMs: number;
+}
+
+export interface RedisConfig {
+  url: string;
+  keyPrefix: string;
+  streamBatchMs: number;
+  streamRetentionMs: number;
 }
 
 /** 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach. */
@@ -491,6 +515,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       searchesPerDay: e.LIMIT_SEARCHES_PER_DAY || null,
       exemptAdmins: e.LIMIT_EXEMPT_ADMINS,
     },
+    redis: e.REDIS_URL
+      ? {
+          url: e.REDIS_URL,
+          keyPrefix: e.REDIS_KEY_PREFIX,
+          streamBatchMs: e.REDIS_STREAM_BATCH_MS,
+          streamRetentionMs: e.REDIS_STREAM_RETENTION_MS,
+        }
+      : null,
     log: { level: e.LOG_LEVEL },
     observability: {
       metricsToken: e.METRICS_TOKEN,

@@ -3,6 +3,7 @@ import type { PrismaClient } from './generated/prisma/client.ts';
 import type { Limits } from './limits/limits.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './observability/metrics.ts';
+import type { ReplyCoordinator } from './replies/coordination.ts';
 import { ReplyService } from './replies/service.ts';
 import { ApiKeyStore } from './services/api-keys.ts';
 import { ChatService } from './services/chats.ts';
@@ -36,6 +37,8 @@ export interface ServiceDependencies {
   limits: Limits;
   logger: Logger;
   metrics: Metrics;
+  /** What instances share about replies (Redis); null for a single process. */
+  coordinator: ReplyCoordinator | null;
 }
 
 export function createServices(deps: ServiceDependencies): Services {
@@ -54,6 +57,7 @@ export function createServices(deps: ServiceDependencies): Services {
       logger: logger.child({ component: 'replies' }),
       metrics: deps.metrics,
       embeddedDatabase: deps.embeddedDatabase,
+      coordinator: deps.coordinator,
     }),
     events,
     limits,

@@ -40,6 +40,7 @@ describe('service endpoints', () => {
       '/conversations/create',
       '/conversations/inference/{id}',
       '/conversations/inference_internet/{id}',
+      '/conversations/stop/{id}',
       '/conversations/{id}',
     ]);
     expect(Object.keys(document.paths['/conversations/inference/{id}'].get.responses['200'].content)).toEqual(['text/event-stream']);
@@ -61,6 +62,7 @@ describe('service endpoints', () => {
     expect(statuses('/chats/{id}', 'get')).toEqual(['200', '401', '404', '429', '503']);
     expect(statuses('/chats/delete/{id}', 'delete')).toEqual(['200', '401', '404', '429', '503']);
     expect(statuses('/conversations/inference/{id}', 'get')).toEqual(['200', '204', '401', '404', '422', '429', '503']);
+    expect(statuses('/conversations/stop/{id}', 'post')).toEqual(['200', '401', '404', '422', '429', '503']);
     expect(document.paths['/chats/create'].post.responses['201'].headers).toHaveProperty('Location');
 
     const schemas = document.components.schemas;

@@ -175,3 +175,26 @@ describe('metrics and tracing', () => {
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', [name]: value })).toThrow(message);
   });
 });
+
+describe('Redis (several instances)', () => {
+  it('is off without REDIS_URL, and on with defaults with it', () => {
+    expect(loadConfig({}).redis).toBeNull();
+    expect(loadConfig({ REDIS_URL: 'rediss://user:secret@cache:6380/2' }).redis).toEqual({
+      url: 'rediss://user:secret@cache:6380/2',
+      keyPrefix: 'chat-gateway',
+      streamBatchMs: 10,
+      streamRetentionMs: 60_000,
+    });
+  });
+
+  it.each([
+    ['REDIS_URL', 'http://cache:6379'],
+    ['REDIS_URL', 'cache:6379'],
+    ['REDIS_KEY_PREFIX', 'has space'],
+    ['REDIS_KEY_PREFIX', 'tag{x}'],
+    ['REDIS_STREAM_BATCH_MS', '0'],
+    ['REDIS_STREAM_RETENTION_MS', '0'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://cache:6379', [name]: value })).toThrow(new RegExp(name));
+  });
+});

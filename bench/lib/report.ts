@@ -1,6 +1,7 @@
 /** bench/RESULTS.md from one run's results: tables only, every figure with its baseline and spread. */
 import type { RequestResponseResults, VariantResult } from '../request-response.ts';
 import { SCALE_VARIANT, type ScaleResults } from '../scale.ts';
+import type { ScaleOutResults } from '../scaleout.ts';
 import type { StreamingFigures, StreamingResults } from '../streaming.ts';
 import type { describeMachine } from './machine.ts';
 import type { ProfileSummary } from './profile.ts';
@@ -14,6 +15,7 @@ export interface BenchResults {
   requestResponse: RequestResponseResults;
   streaming: StreamingResults;
   scale: ScaleResults;
+  scaleOut: ScaleOutResults;
   profiles: { variant: string; streams: number; path: string; summary: ProfileSummary; measurement: StreamMeasurement }[];
 }
 
@@ -48,6 +50,7 @@ export function renderResults(r: BenchResults): string {
     requestResponseSection(r.requestResponse),
     streamingSection(r.streaming),
     scaleSection(r.scale),
+    scaleOutSection(r.scaleOut),
     profileSection(r.profiles),
   ].join('\n');
 }
@@ -190,6 +193,35 @@ function scaleSection(sc: ScaleResults): string {
     ),
     '',
     `**Sustained: ${sc.sustained} concurrent streams.** First limit reached: ${sc.limit}.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export function scaleOutSection(so: ScaleOutResults): string {
+  const cpu = so.cpuPerToken;
+  const row = (label: string, sc: ScaleResults) =>
+    `| ${label} | ${sc.sustained} | ${sc.steps.map((step) => `${step.streams}: ${fixed(step.measurement.client.steady.tokenLatencyMs.p99, 1)} ms ${step.passed ? '✓' : '✗'} (${step.measurement.perGateway.map((each) => fixed(each.cpuCores, 2)).join(' + ')} cores)`).join(', ')} | ${sc.limit} |`;
+  const lines = [
+    '## 4. Scale-out (REDIS_URL, a private redis-server)',
+    '',
+    `Path ${SCALE_VARIANT}; the criterion of section 3 (p99 per-token latency under ${1.5 * so.settings.scale.tokenIntervalMs} ms while all N stream at once).`,
+    'Two processes: the streams split in two blocks, each instance generating what its listeners asked for. They share',
+    'the machine\'s two cores with the stand-in, the load generator, PostgreSQL and Redis.',
+    '',
+    '| gateways | sustained streams | steps: latency p99 (gateway cores) | first limit |',
+    '|---|---|---|---|',
+    row('1 process', so.oneProcess),
+    row('2 processes', so.twoProcesses),
+    '',
+    `Gateway CPU per generated token, ${so.settings.cpuStreams} streams × ${so.settings.cpuTokens} tokens, every ${so.settings.tokenIntervalMs} ms, median (min–max) over ${so.settings.cpuRuns} rounds:`,
+    '',
+    '| | µs per token |',
+    '|---|---|',
+    `| no REDIS_URL | ${spread(cpu.withoutRedis, 0)} |`,
+    `| REDIS_URL, every listener on the generating instance (events still published) | ${spread(cpu.redisNoRemoteListener, 0)} |`,
+    `| REDIS_URL, plus a listener of every reply on a second instance: generating instance | ${spread(cpu.withRemoteListener.generator, 0)} |`,
+    `| … the second instance (following through Redis) | ${spread(cpu.withRemoteListener.follower, 0)} |`,
     '',
   ];
   return lines.join('\n');

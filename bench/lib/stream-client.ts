@@ -22,6 +22,8 @@ export interface StreamRunArgs {
   tokenIntervalMs: number;
   standinUrl: string;
   gatewayUrl: string;
+  /** Several gateways: the streams are split among them in order, in equal blocks (instead of `gatewayUrl`). */
+  gatewayUrls?: string[];
   /** One Human message per stream (not used by 'direct'). */
   questionIds: string[];
 }
@@ -114,6 +116,7 @@ const sseAccept = { accept: 'text/event-stream' };
 async function open(args: StreamRunArgs, index: number): Promise<IncomingMessage> {
   const id = args.questionIds[index]!;
   const variables = { id };
+  const gatewayUrl = args.gatewayUrls ? args.gatewayUrls[Math.floor((index * args.gatewayUrls.length) / args.streams)]! : args.gatewayUrl;
   switch (args.variant) {
     case 'direct':
       return send('POST', `${args.standinUrl}/v1/chat/completions`, json, JSON.stringify({
@@ -122,12 +125,12 @@ async function open(args: StreamRunArgs, index: number): Promise<IncomingMessage
         messages: [{ role: 'user', content: 'bench' }],
       }));
     case 'rest':
-      return send('GET', `${args.gatewayUrl}/conversations/inference/${id}?regenerate=true`, sseAccept);
+      return send('GET', `${gatewayUrl}/conversations/inference/${id}?regenerate=true`, sseAccept);
     case 'graphql-distinct':
-      return send('POST', `${args.gatewayUrl}/graphql`, { ...json, ...sseAccept }, JSON.stringify({ query: SUBSCRIPTION, variables }));
+      return send('POST', `${gatewayUrl}/graphql`, { ...json, ...sseAccept }, JSON.stringify({ query: SUBSCRIPTION, variables }));
     case 'graphql-single': {
       // graphql-sse's single-connection mode: reserve a stream, open it, then subscribe on it.
-      const url = `${args.gatewayUrl}/graphql/stream`;
+      const url = `${gatewayUrl}/graphql/stream`;
       const reservation = await send('PUT', url, {});
       const token = await readText(reservation);
       if (reservation.statusCode !== 201) throw new Error(`reserve: ${reservation.statusCode}`);

@@ -26,16 +26,32 @@ export interface StreamMeasurement {
   };
   /** CPU cores busy over the window, by process. */
   cores: { machine: number; standin: number; client: number; postgres: number };
+  /** Every gateway the streams went to, in the order of `options.gateways` (the first is `gateway`). */
+  perGateway: { cpuMs: number; cpuCores: number }[];
+}
+
+export interface MeasureOptions {
+  tokens: number;
+  rampMs: number;
+  /** Gateways (indexes into `gateways`) the streams are split among, in order (default: the first). */
+  gateways?: number[];
+  /** Each gateway's block of streams asks the same questions: listeners of the same replies everywhere. */
+  sameQuestions?: boolean;
 }
 
 export interface StreamRig {
   readonly gateway: Gateway;
-  measure(variant: StreamVariant, streams: number, options: { tokens: number; rampMs: number }): Promise<StreamMeasurement>;
+  readonly gateways: Gateway[];
+  measure(variant: StreamVariant, streams: number, options: MeasureOptions): Promise<StreamMeasurement>;
   profile<T>(path: string, work: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * `gatewayEnvs`: one gateway per entry, with that environment on top of the rig's (default: one gateway).
+ * They share the database schema.
+ */
 export async function withStreamRig<T>(
-  settings: { questions: number; tokenIntervalMs: number; epochMs: number },
+  settings: { questions: number; tokenIntervalMs: number; epochMs: number; gatewayEnvs?: Record<string, string>[] },
   work: (rig: StreamRig) => Promise<T>,
 ): Promise<T> {
   const schema = postgresSchema('stream');
@@ -47,15 +63,24 @@ export async function withStreamRig<T>(
     const standinUrl = await standin.call<string>('url');
     const client = spawnNode([], 'bench/lib/stream-client.ts', env);
     children.push(client);
-    const gateway = await startGateway({ DATABASE_URL: schema.url, TGI_URL: standinUrl });
-    children.push(gateway);
+    const gateways: Gateway[] = [];
+    for (const [index, extra] of (settings.gatewayEnvs ?? [{}]).entries()) {
+      // The first applies the migrations; the others find them applied.
+      const gateway = await startGateway({ DATABASE_URL: schema.url, TGI_URL: standinUrl, MIGRATE_ON_START: String(index === 0), ...extra });
+      children.push(gateway);
+      gateways.push(gateway);
+    }
+    const gateway = gateways[0]!;
     const questionIds = await seedQuestions(schema.url, settings.questions);
 
     let configuredTokens = 0;
     const rig: StreamRig = {
       gateway,
-      async measure(variant, streams, { tokens, rampMs }) {
+      gateways,
+      async measure(variant, streams, { tokens, rampMs, gateways: targets = [0], sameQuestions = false }) {
         if (streams > questionIds.length) throw new Error(`only ${questionIds.length} questions seeded`);
+        const measured = targets.map((index) => gateways[index]!);
+        const perBlock = Math.ceil(streams / targets.length);
         if (tokens !== configuredTokens) await standin.call('configure', { tokens });
         configuredTokens = tokens;
         const args: StreamRunArgs = {
@@ -65,15 +90,19 @@ export async function withStreamRig<T>(
           tokens,
           tokenIntervalMs: settings.tokenIntervalMs,
           standinUrl,
-          gatewayUrl: gateway.url,
-          questionIds: questionIds.slice(0, streams),
+          gatewayUrl: measured[0]!.url,
+          gatewayUrls: measured.map((target) => target.url),
+          questionIds: sameQuestions
+            ? Array.from({ length: streams }, (_, index) => questionIds[index % perBlock]!)
+            : questionIds.slice(0, streams),
         };
-        await gateway.windowStart();
+        await Promise.all(measured.map((target) => target.windowStart()));
         const before = { machine: machineCpuMs(), standin: processCpuMs(standin.pid), client: processCpuMs(client.pid), postgres: postgresCpuMs() };
         const result = await client.call<StreamRunResult>('run', args as unknown as Record<string, unknown>);
         const machine = machineCpuMs();
         const after = { standin: processCpuMs(standin.pid), client: processCpuMs(client.pid), postgres: postgresCpuMs() };
-        const window = await gateway.windowEnd();
+        const windows = await Promise.all(measured.map((target) => target.windowEnd()));
+        const window = windows[0]!;
         const cores = (ms: number) => ms / window.wallMs;
         return {
           variant,
@@ -93,6 +122,7 @@ export async function withStreamRig<T>(
             client: cores(after.client - before.client),
             postgres: cores(after.postgres - before.postgres),
           },
+          perGateway: windows.map((each) => ({ cpuMs: each.cpuMs, cpuCores: each.cpuMs / each.wallMs })),
         };
       },
       async profile(path, profiled) {
@@ -119,7 +149,8 @@ async function seedQuestions(url: string, count: number): Promise<string[]> {
   const client = new pg.Client({ connectionString: target.toString(), options: `-c search_path="${schema}"` });
   await client.connect();
   try {
-    await client.query(`INSERT INTO chats (id, name) SELECT gen_random_uuid(), 'stream ' || g FROM generate_series(1, $1) AS g`, [count]);
+    // Bench streams are anonymous (AUTH=none): their chats belong to the anonymous owner.
+    await client.query(`INSERT INTO chats (id, name, owner_id) SELECT gen_random_uuid(), 'stream ' || g, 'anonymous' FROM generate_series(1, $1) AS g`, [count]);
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO conversations (id, role, chat_id, message)
        SELECT gen_random_uuid(), 'Human', id, 'Tell me something.' FROM chats RETURNING id`,

@@ -6,6 +6,7 @@ import { type ChatModel, UpstreamError, type Usage } from '../upstream/model.ts'
 import { finalEvent, groundingColumns, type InferenceEvent } from './events.ts';
 import type { Grounding } from './grounding.ts';
 import { Listener } from './listener.ts';
+import type { ReplyPublisher } from './coordination.ts';
 import type { PromptSource } from './prompt.ts';
 import type { ReplyOutcome, ReplyStore } from './reply-store.ts';
 
@@ -13,7 +14,7 @@ import type { ReplyOutcome, ReplyStore } from './reply-store.ts';
 export class GenerationStopped extends Error {
   override name = 'GenerationStopped';
   constructor(
-    readonly code: 'ABANDONED' | 'SHUTDOWN' | 'STORE_FAILED',
+    readonly code: 'ABANDONED' | 'SHUTDOWN' | 'STOPPED' | 'STORE_FAILED',
     message: string,
   ) {
     super(message);
@@ -28,6 +29,10 @@ export interface GenerationDependencies {
   config: Pick<InferenceConfig, 'graceMs'>;
   logger: Logger;
   metrics: Metrics;
+  /** Where the events go for listeners on other instances; `snapshot` is the whole reply so far. */
+  publisher?: (replyId: string, snapshot: () => InferenceEvent[]) => ReplyPublisher;
+  /** Whether listeners on other instances still follow the reply (they keep it from being abandoned). */
+  followedElsewhere?: (replyId: string) => boolean;
 }
 
 /**
@@ -46,6 +51,7 @@ export class Generation {
   private readonly abort = new AbortController();
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly meter: GenerationMeter;
+  private readonly publisher: ReplyPublisher | undefined;
   /** The reply row once inserted; null when the insert failed (the generation then stops). */
   readonly stored: Promise<Conversation | null>;
   /** The stream is over and the outcome being saved: no new grace period, no new joiners. */
@@ -64,6 +70,7 @@ export class Generation {
     private readonly deps: GenerationDependencies,
   ) {
     this.meter = deps.metrics.generationStarted(reply.internet);
+    this.publisher = deps.publisher?.(reply.id, () => this.eventsAfter(0));
     this.stored = deps.store.insert(reply, () => ({ id: reply.id, message: this.text })).then(
       (stored) => {
         this.reply = stored;
@@ -86,16 +93,21 @@ export class Generation {
   listen(after = 0): Listener {
     const listener = new Listener(this.reply.id, MAX_QUEUED_EVENTS, (gone) => this.forget(gone));
     // A position beyond the text cannot come from this reply: start over.
-    const from = after > this.text.length ? 0 : after;
-    if (this.grounding) listener.push({ type: 'sources', position: from, ...this.grounding });
-    if (this.text.length > from) listener.push({ type: 'token', position: this.text.length, text: this.text.slice(from) });
-    if (this.terminal) {
-      listener.push(this.terminal);
-    } else {
+    for (const event of this.eventsAfter(after > this.text.length ? 0 : after)) listener.push(event);
+    if (!this.terminal) {
       this.listeners.add(listener);
       clearTimeout(this.graceTimer);
     }
     return listener;
+  }
+
+  /** The reply so far as events after position `from`: its sources, the text as one token, the end if any. */
+  private eventsAfter(from: number): InferenceEvent[] {
+    const events: InferenceEvent[] = [];
+    if (this.grounding) events.push({ type: 'sources', position: from, ...this.grounding });
+    if (this.text.length > from) events.push({ type: 'token', position: this.text.length, text: this.text.slice(from) });
+    if (this.terminal) events.push(this.terminal);
+    return events;
   }
 
   stop(reason: GenerationStopped): void {
@@ -105,15 +117,18 @@ export class Generation {
   private forget(listener: Listener) {
     this.listeners.delete(listener);
     if (this.listeners.size > 0 || this.terminal || this.settling) return;
-    // Nobody is listening: keep generating for a while so that a reconnect can resume, then stop paying.
-    this.graceTimer = setTimeout(
-      () => this.stop(new GenerationStopped('ABANDONED', 'Every listener left before the reply was finished')),
-      this.deps.config.graceMs,
-    );
+    // Nobody is listening here: keep generating for a while so that a reconnect can resume, then stop
+    // paying, unless listeners on other instances follow it.
+    const expire = () => {
+      if (this.deps.followedElsewhere?.(this.reply.id)) this.graceTimer = setTimeout(expire, this.deps.config.graceMs);
+      else this.stop(new GenerationStopped('ABANDONED', 'Every listener left before the reply was finished'));
+    };
+    this.graceTimer = setTimeout(expire, this.deps.config.graceMs);
   }
 
   private broadcast(event: InferenceEvent) {
     for (const listener of this.listeners) listener.push(event);
+    this.publisher?.push(event);
   }
 
   private async run(prompt: PromptSource): Promise<Conversation | null> {

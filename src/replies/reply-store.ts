@@ -30,8 +30,6 @@ export interface ReplyStoreOptions {
  * `streaming`. Times that decide liveness are the database's (`now()`), never this process's clock.
  */
 export class ReplyStore {
-  /** This process, as the owner of the leases it takes. */
-  readonly instanceId = randomUUID();
   private readonly running = new Map<string, () => ReplyProgress>();
   private saving: Promise<void> | undefined;
   private closed = false;
@@ -40,6 +38,8 @@ export class ReplyStore {
     private readonly prisma: PrismaClient,
     private readonly options: ReplyStoreOptions,
     private readonly logger: Logger,
+    /** This process, as the owner of the leases it takes. */
+    readonly instanceId: string = randomUUID(),
   ) {}
 
   /**

@@ -20,7 +20,8 @@ export function legacyRoutes(services: Services, sse: SseTiming): OpenAPIHono<Ap
     },
   });
 
-  rest.use('*', requireJsonBody(['POST', 'PUT']));
+  // The routes that read a body take JSON only (a stop request has none: `curl -X POST` sends no type).
+  for (const path of ['/chats/create', '/chats/update/*', '/conversations/create']) rest.use(path, requireJsonBody(['POST', 'PUT']));
 
   const allChats = async (c: Context<AppEnv>) => c.json((await services.chats.list(c.get('caller'))).map(chatJson), 200);
   rest.openapi(listChats, allChats);
@@ -85,6 +86,11 @@ export function legacyRoutes(services: Services, sse: SseTiming): OpenAPIHono<Ap
   rest.openapi(inferenceInternet, (c) =>
     streamAnswer(c, c.req.valid('param').id, c.req.valid('query'), c.req.valid('header')['last-event-id'], true),
   );
+
+  rest.openapi(stopGeneration, async (c) => {
+    const stored = await services.replies.stop(c.req.valid('param').id, { caller: c.get('caller'), internet: c.req.valid('query').internet });
+    return c.json(stored && conversationJson(stored), 200);
+  });
 
   return rest;
 }
@@ -293,6 +299,38 @@ const sseResponses = {
     'No model server configured (or, for internet answers, no SERPAPI_API_KEY), shutting down, or the database did not answer',
   ),
 };
+
+const stopGeneration = createRoute({
+  method: 'post',
+  path: '/conversations/stop/{id}',
+  operationId: 'stopGeneration',
+  tags: ['inference'],
+  summary: "Stop the generation answering a Human message (or a chat's latest one), wherever it runs",
+  description:
+    "Aborts the model request, stores the reply `incomplete` with code `STOPPED`, and ends every listener's stream " +
+    'with that final `error` event, whichever instance generates it. Answers the reply as stored then; when ' +
+    'nothing is running, the latest reply as it is (`null` if there is none). No body is read.',
+  request: {
+    params: IdParam,
+    query: z.object({
+      internet: z
+        .enum(['true', 'false'])
+        .optional()
+        .transform((value) => value === 'true')
+        .openapi({ description: 'Stop the internet answer instead of the plain one' }),
+    }),
+  },
+  responses: {
+    200: json(ConversationJson.nullable(), 'The reply as stored after the stop, or the latest reply unchanged'),
+    ...unauthenticated,
+    ...error('NOT_FOUND', 'No such conversation, or a chat with no Human message'),
+    ...error('VALIDATION_FAILED', 'The id is an Assistant message'),
+    503: json(
+      errorJson('REDIS_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'DATABASE_UNAVAILABLE'),
+      'The generation runs on another instance and Redis is unavailable (or not configured), or the database did not answer',
+    ),
+  },
+});
 
 const inference = createRoute({
   method: 'get',

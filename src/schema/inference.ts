@@ -65,3 +65,20 @@ builder.subscriptionField('inference', (t) =>
 );
 
 async function* emptyStream(): AsyncGenerator<InferenceEvent> {}
+
+builder.mutationField('stopGeneration', (t) =>
+  t.field({
+    description:
+      'Stops the generation answering a Human message (or a chat\'s latest one), on whichever instance it runs: the ' +
+      'model request is aborted, the reply stored incomplete with code STOPPED, and every subscriber gets that ' +
+      'InferenceError. Returns the reply as stored then; when nothing is running, the latest reply unchanged (null ' +
+      'if there is none).',
+    type: ConversationRef,
+    nullable: true,
+    args: {
+      conversationId: t.arg.id({ required: true }),
+      internet: t.arg.boolean({ defaultValue: false, required: true }),
+    },
+    resolve: (_root, { conversationId, internet }, ctx) => ctx.services.replies.stop(String(conversationId), { caller: ctx.caller, internet }),
+  }),
+);

@@ -36,8 +36,9 @@ export interface ChatEventBus {
   close(): void;
 }
 
-export function createChatEventBus(): ChatEventBus {
-  const pubsub = createPubSub<{ chatEvents: [ChatEvent] }>();
+/** `eventTarget` carries events beyond this process (several instances); in-process when absent. */
+export function createChatEventBus(eventTarget?: EventTarget): ChatEventBus {
+  const pubsub = createPubSub<{ chatEvents: [ChatEvent] }>(eventTarget ? { eventTarget } : undefined);
   let close!: () => void;
   const closed = new Promise<void>((resolve) => (close = resolve));
   return {

@@ -50,11 +50,22 @@ const tracer = trace.getTracer('chat-gateway');
 const MAX_SNIPPET_CHARS = 600;
 const MAX_CACHED_QUERIES = 1_000;
 
+/** A cache that several instances share: `get` answers from it, or runs `search` and shares its result. */
+export interface SharedCache {
+  get(query: string, search: () => Promise<Source[]>): Promise<{ sources: Source[]; ttlMs: number }>;
+}
+
 /**
  * Google results through SerpAPI's `serpapi` package. Identical queries within `cacheTtlMs` share
- * one search, including searches still in flight; failures are not cached.
+ * one search, including searches still in flight; failures are not cached. With a `shared` cache,
+ * searches are shared with other instances too (this process keeps what it read for as long as the
+ * shared entry lives).
  */
-export function createWebSearch(config: SearchConfig | null, metrics: Pick<Metrics, 'searched' | 'searchCacheHit'>): WebSearch | null {
+export function createWebSearch(
+  config: SearchConfig | null,
+  metrics: Pick<Metrics, 'searched' | 'searchCacheHit'>,
+  shared: SharedCache | null = null,
+): WebSearch | null {
   if (!config) return null;
   const agent = new BaseUrlAgent(config.baseUrl, {
     keepAlive: true,
@@ -98,7 +109,12 @@ export function createWebSearch(config: SearchConfig | null, metrics: Pick<Metri
     ttl: config.cacheTtlMs,
     // A search evicted while in flight still answers the listeners waiting for it.
     ignoreFetchAbort: true,
-    fetchMethod: (_key, _stale, { context }) => searchOnce(context),
+    fetchMethod: async (key, _stale, { context, options }) => {
+      if (!shared) return searchOnce(context);
+      const { sources, ttlMs } = await shared.get(key, () => searchOnce(context));
+      options.ttl = ttlMs;
+      return sources;
+    },
   });
   return {
     search: async (query) => {
