@@ -118,7 +118,7 @@ export function createWebSearch(
   });
   return {
     search: async (query) => {
-      const status: LRUCache.Status<string, Source[]> = {};
+      const status: LRUCache.Status<string, Source[], string> = {};
       const sources = await cache.fetch(cacheKey(query), { context: query, status });
       if (status.fetch === 'hit' || status.fetch === 'inflight') metrics.searchCacheHit();
       return sources!;

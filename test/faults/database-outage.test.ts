@@ -43,7 +43,7 @@ const request = (path: string, init: RequestInit = {}) =>
 
 const createChat = async (name: string): Promise<string> => {
   const response = await request('/chats/create', jsonBody('POST', { name }));
-  expect(response.status).toBe(200);
+  expect(response.status).toBe(201);
   return ((await response.json()) as { id: string }).id;
 };
 

@@ -5,7 +5,7 @@
  * killed with SIGKILL, one stopped with SIGTERM, or a Redis restart does to running streams.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GatewayCluster, type GatewayProcess, startGatewayCluster } from '../support/gateway-cluster.ts';
+import { type GatewayCluster, type ClusterGateway, startGatewayCluster } from '../support/gateway-cluster.ts';
 import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
 import { defaultPage, type SerpApiStandin, startSerpApiStandin } from '../support/serpapi-standin.ts';
 import { readSse, type SseEvent, sseEvents, tokensOf } from '../support/sse.ts';
@@ -15,9 +15,9 @@ let redis: PrivateRedis;
 let tgi: TgiStandin;
 let serp: SerpApiStandin;
 let cluster: GatewayCluster;
-let a: GatewayProcess;
-let b: GatewayProcess;
-let c: GatewayProcess;
+let a: ClusterGateway;
+let b: ClusterGateway;
+let c: ClusterGateway;
 
 beforeAll(async () => {
   [redis, tgi, serp] = await Promise.all([startPrivateRedis(), startTgiStandin({ keepAliveMs: 0 }), startSerpApiStandin()]);
@@ -32,7 +32,7 @@ beforeAll(async () => {
     INFERENCE_GRACE_MS: '3000',
     SHUTDOWN_TIMEOUT_MS: '5000',
   });
-  [a, b, c] = cluster.gateways as [GatewayProcess, GatewayProcess, GatewayProcess];
+  [a, b, c] = cluster.gateways as [ClusterGateway, ClusterGateway, ClusterGateway];
 });
 
 afterAll(async () => {
@@ -46,13 +46,13 @@ const json = (method: string, body: unknown): RequestInit => ({
   body: JSON.stringify(body),
 });
 
-async function question(gateway: GatewayProcess, message = 'Tell me a story?'): Promise<string> {
+async function question(gateway: ClusterGateway, message = 'Tell me a story?'): Promise<string> {
   const chat = await (await gateway.request('/chats/create', json('POST', { name: 'scale-out' }))).json();
   const asked = await gateway.request('/conversations/create', json('POST', { chat_id: chat.id, role: 'Human', message }));
   return (await asked.json()).id;
 }
 
-const infer = (gateway: GatewayProcess, id: string, lastEventId?: string, route = 'inference') =>
+const infer = (gateway: ClusterGateway, id: string, lastEventId?: string, route = 'inference') =>
   gateway.request(`/conversations/${route}/${id}`, lastEventId ? { headers: { 'last-event-id': lastEventId } } : {});
 
 /** A reply long enough to still be streaming while a test acts on it. */

@@ -53,7 +53,7 @@ async function post(gateway: GatewayProcess, path: string, body: unknown): Promi
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  expect(response.status).toBe(200);
+  expect(response.status).toBe(201);
   return (await response.json()) as { id: string };
 }
 

@@ -5,9 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.ts';
 
 export interface PrivateRedis {
   readonly port: number;
@@ -60,15 +61,6 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A free loopback port (the kernel's choice). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Sends an inline PING and waits for +PONG. */
