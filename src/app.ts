@@ -28,6 +28,7 @@ import { metricsEndpoint, observeRequests } from './http/observe.ts';
 import type { Logger } from './logger.ts';
 import { limitRequests } from './limits/http.ts';
 import { Limits } from './limits/limits.ts';
+import { redisLimitStore } from './redis/limit-store.ts';
 import { graphqlObservability } from './observability/graphql.ts';
 import { Metrics } from './observability/metrics.ts';
 import { openApiDocument } from './rest/openapi.ts';
@@ -55,7 +56,12 @@ export function createApp({ config, database, logger }: AppDependencies) {
   const metrics = new Metrics({ database });
   const shared = config.redis ? crossInstance(config, logger) : null;
   const search = createWebSearch(config.search, metrics, shared?.searchCache ?? null);
-  const limits = new Limits(config.limits, logger.child({ component: 'limits' }), (limit) => metrics.rateLimited(limit));
+  const limits = new Limits(
+    config.limits,
+    logger.child({ component: 'limits' }),
+    (limit) => metrics.rateLimited(limit),
+    shared?.limitStore,
+  );
   const events = createChatEventBus(shared?.events);
   const services = createServices({
     prisma: database.prisma,
@@ -178,6 +184,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
       search?.close();
       events.close();
       await eventStreams.end();
+      shared?.limitStore.close();
       await shared?.coordinator.close();
       await shared?.redis.close();
     },
@@ -203,6 +210,7 @@ function crossInstance(config: AppDependencies['config'], logger: Logger) {
       logger.child({ component: 'replies' }),
     ),
     events: new CrossInstanceEventTarget(redis, instanceId, logger.child({ component: 'events' })),
+    limitStore: redisLimitStore(redis),
     searchCache:
       config.search && config.search.cacheTtlMs > 0
         ? new SharedSearchCache(

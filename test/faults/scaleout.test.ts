@@ -298,4 +298,14 @@ describe('faults', () => {
     const [stored] = await cluster.database.prisma.conversation.findMany({ where: { replyToId: local } });
     expect(stored).toMatchObject({ status: 'incomplete', errorCode: 'SHUTDOWN' });
   });
+
+  it('rate limits count across instances: a client gets one allowance, not one per instance', async () => {
+    // A key prefix of their own: these two count only each other's requests.
+    const shared = { REDIS_KEY_PREFIX: 'limits-shared', LIMIT_REQUESTS_PER_MINUTE: '4' };
+    const [d, e] = await Promise.all([cluster.start(shared), cluster.start(shared)]);
+    const statuses = [];
+    for (const gateway of [d, e, d, e, e, d]) statuses.push((await gateway.request('/chats/')).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    await Promise.all([d.kill('SIGKILL'), e.kill('SIGKILL')]);
+  });
 });
