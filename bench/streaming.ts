@@ -6,8 +6,8 @@
  * the direct figure of the same run.
  */
 import { linearFit, type OverRuns, overRuns } from './lib/stats.ts';
-import type { StreamMeasurement, StreamRig } from './lib/stream-rig.ts';
 import { STREAM_VARIANTS, type StreamVariant } from './lib/stream-client.ts';
+import type { StreamMeasurement, StreamRig } from './lib/stream-rig.ts';
 
 export interface StreamingSettings {
   streamCounts: number[];

@@ -16,7 +16,11 @@ const ServerModel = z
     HOST: Host,
     PORT: z.coerce.number().int().min(0).max(65535).default(4000),
     /** Largest request body accepted, in bytes (413 beyond). */
-    BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+    BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024),
     /** How long `main` waits for open requests and streams on SIGTERM before closing anyway. */
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
     /**
@@ -34,13 +38,19 @@ const ServerModel = z
      */
     CORS_ORIGINS: z
       .string()
-      .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
+      .transform((list) =>
+        list
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
       .pipe(
         z.array(
-          z.string().refine(
-            (origin) => !origin.includes('*') && URL.canParse(origin) && new URL(origin).origin === origin,
-            { error: (issue) => `${JSON.stringify(issue.input)} is not an origin (scheme://host[:port], no path, no wildcard)` },
-          ),
+          z
+            .string()
+            .refine((origin) => !origin.includes('*') && URL.canParse(origin) && new URL(origin).origin === origin, {
+              error: (issue) => `${JSON.stringify(issue.input)} is not an origin (scheme://host[:port], no path, no wildcard)`,
+            }),
         ),
       )
       .default([]),
@@ -91,14 +101,25 @@ const AuthModel = z
     path: ['AUTH'],
     message: 'AUTH=none serves everyone the anonymous chats: on a non-loopback HOST set AUTH=required, or ALLOW_ANONYMOUS=true',
   })
-  .refine((e) => [e.JWT_ISSUER, e.JWT_AUDIENCE, e.JWT_JWKS_URL].every((v) => v === undefined) || (e.JWT_ISSUER && e.JWT_AUDIENCE && e.JWT_JWKS_URL), {
-    path: ['JWT_JWKS_URL'],
-    message: 'JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS_URL go together',
-  })
-  .refine((e) => !e.JWT_JWKS_URL || !URL.canParse(e.JWT_JWKS_URL) || new URL(e.JWT_JWKS_URL).protocol === 'https:' || isLoopbackHost(new URL(e.JWT_JWKS_URL).hostname), {
-    path: ['JWT_JWKS_URL'],
-    message: 'must be https:// (plain http only on a loopback host): the keys decide who is who',
-  })
+  .refine(
+    (e) =>
+      [e.JWT_ISSUER, e.JWT_AUDIENCE, e.JWT_JWKS_URL].every((v) => v === undefined) || (e.JWT_ISSUER && e.JWT_AUDIENCE && e.JWT_JWKS_URL),
+    {
+      path: ['JWT_JWKS_URL'],
+      message: 'JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS_URL go together',
+    },
+  )
+  .refine(
+    (e) =>
+      !e.JWT_JWKS_URL ||
+      !URL.canParse(e.JWT_JWKS_URL) ||
+      new URL(e.JWT_JWKS_URL).protocol === 'https:' ||
+      isLoopbackHost(new URL(e.JWT_JWKS_URL).hostname),
+    {
+      path: ['JWT_JWKS_URL'],
+      message: 'must be https:// (plain http only on a loopback host): the keys decide who is who',
+    },
+  )
   .transform((e) => ({
     required: e.AUTH === 'required',
     adminApiKey: e.ADMIN_API_KEY,
@@ -294,7 +315,11 @@ const SearchModel = z
     /** How many organic results (besides the answer box and knowledge graph) become sources. */
     SEARCH_ORGANIC_RESULTS: z.coerce.number().int().min(1).max(10).default(5),
     /** How long the results of a query are reused for the same query (SerpAPI bills per search); 0 disables. */
-    SEARCH_CACHE_TTL_MS: z.coerce.number().int().nonnegative().default(10 * 60_000),
+    SEARCH_CACHE_TTL_MS: z.coerce
+      .number()
+      .int()
+      .nonnegative()
+      .default(10 * 60_000),
     SEARCH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   })
   .transform((e, ctx) =>
@@ -356,7 +381,10 @@ const RedisModel = z
      */
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
     /** Start of every key and channel name: several deployments can share one Redis. */
-    REDIS_KEY_PREFIX: z.string().regex(/^[\w.-]{1,64}$/, 'must be 1–64 letters, digits, ".", "_" or "-"').default('chat-gateway'),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[\w.-]{1,64}$/, 'must be 1–64 letters, digits, ".", "_" or "-"')
+      .default('chat-gateway'),
     /** Events of a reply are published to Redis in batches at most this far apart (listeners elsewhere lag that much). */
     REDIS_STREAM_BATCH_MS: z.coerce.number().int().min(1).max(1_000).default(10),
     /** How long a reply's Redis stream outlives its last event: resumes after that read the database. */

@@ -164,10 +164,13 @@ describe('stop', () => {
     const follower = sseEvents(await infer(c, id));
     const generator = sseEvents(await infer(a, id));
     await untilTokens(follower, 2);
-    const response = await b.request('/graphql', json('POST', {
-      query: 'mutation Stop($id: ID!) { stopGeneration(conversationId: $id) { id status errorCode message } }',
-      variables: { id },
-    }));
+    const response = await b.request(
+      '/graphql',
+      json('POST', {
+        query: 'mutation Stop($id: ID!) { stopGeneration(conversationId: $id) { id status errorCode message } }',
+        variables: { id },
+      }),
+    );
     const { data } = await response.json();
     expect(data.stopGeneration).toMatchObject({ status: 'INCOMPLETE', errorCode: 'STOPPED' });
     for (const events of [await rest(follower), await rest(generator)]) {

@@ -74,7 +74,9 @@ describe.skipIf(!available || process.env.TEST_STORE === 'postgres')('the pages 
 
   it('GraphiQL loads the schema and runs a query', async () => {
     const page = await context.newPage();
-    const introspection = page.waitForResponse((response) => response.request().method() === 'POST' && /__schema/.test(response.request().postData() ?? ''));
+    const introspection = page.waitForResponse(
+      (response) => response.request().method() === 'POST' && /__schema/.test(response.request().postData() ?? ''),
+    );
     await page.goto(`${server.url}/graphql`);
     expect((await introspection).status()).toBe(200);
     await page.locator('.graphiql-query-editor .monaco-editor').first().click();
@@ -94,7 +96,9 @@ describe.skipIf(!available || process.env.TEST_STORE === 'postgres')('the pages 
   it('/docs renders every operation of the OpenAPI description', async () => {
     const page = await context.newPage();
     await page.goto(`${server.url}/docs`);
-    await expect.poll(() => page.locator('.swagger-ui .info .title').innerText(), { timeout: 20_000 }).toContain('chat-gateway legacy REST API');
+    await expect
+      .poll(() => page.locator('.swagger-ui .info .title').innerText(), { timeout: 20_000 })
+      .toContain('chat-gateway legacy REST API');
     const document = await (await app.request('/openapi.json')).json();
     const operations = Object.values(document.paths).flatMap((item) => Object.keys(item as object));
     expect(await page.locator('.opblock').count()).toBe(operations.length);

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 export const TGI_ERRORS = {
   validation: {
     status: 422,
-    error: 'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192. Given: 8000 `inputs` tokens and 1024 `max_new_tokens`',
+    error:
+      'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192. Given: 8000 `inputs` tokens and 1024 `max_new_tokens`',
   },
   generation: { status: 424, error: 'Request failed during generation: Server error: CUDA out of memory' },
   overloaded: { status: 429, error: 'Model is overloaded' },
@@ -221,11 +222,17 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
 
   // TGI serializes chunks through `#[serde(tag = "object")] enum CompletionType`, so "object" comes first.
   const chunk = (created: number, choices: unknown[], usage: unknown = null) =>
-    JSON.stringify({ object: 'chat.completion.chunk', id: '', created, model: modelId, system_fingerprint: systemFingerprint, choices, usage });
+    JSON.stringify({
+      object: 'chat.completion.chunk',
+      id: '',
+      created,
+      model: modelId,
+      system_fingerprint: systemFingerprint,
+      choices,
+      usage,
+    });
   const tokenChunk = (created: number, content: string, finishReason: string | null) =>
-    chunk(created, [
-      { index: 0, delta: { role: 'assistant', content, tool_calls: null }, logprobs: null, finish_reason: finishReason },
-    ]);
+    chunk(created, [{ index: 0, delta: { role: 'assistant', content, tool_calls: null }, logprobs: null, finish_reason: finishReason }]);
   const stampToken = options.stampToken;
   const tokenFrames = (created: number, text: string, finishReason: string | null): Frames =>
     stampToken
@@ -238,8 +245,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
     error_type: errorType,
   });
 
-  const estimatePromptTokens = (body: TgiChatRequest) =>
-    Math.max(1, Math.ceil(JSON.stringify(body.messages).length / 4));
+  const estimatePromptTokens = (body: TgiChatRequest) => Math.max(1, Math.ceil(JSON.stringify(body.messages).length / 4));
 
   /** Tokens actually generated for a 'tokens' behaviour under the request's `max_tokens`. */
   const generation = (behaviour: Extract<TgiBehaviour, { kind: 'tokens' }>, body: TgiChatRequest) => {
