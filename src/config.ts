@@ -46,11 +46,9 @@ const ServerModel = z
       )
       .pipe(
         z.array(
-          z
-            .string()
-            .refine((origin) => !origin.includes('*') && URL.canParse(origin) && new URL(origin).origin === origin, {
-              error: (issue) => `${JSON.stringify(issue.input)} is not an origin (scheme://host[:port], no path, no wildcard)`,
-            }),
+          z.string().refine((origin) => !origin.includes('*') && URL.canParse(origin) && new URL(origin).origin === origin, {
+            error: (issue) => `${JSON.stringify(issue.input)} is not an origin (scheme://host[:port], no path, no wildcard)`,
+          }),
         ),
       )
       .default([]),
