@@ -119,7 +119,10 @@ export function createApp({ config, database, logger }: AppDependencies) {
   // page or a script cannot send a bearer credential.
   app.route('/', browserPages({ graphiql: config.graphql.graphiql }));
   let apiDescription: ReturnType<typeof openApiDocument> | undefined;
-  app.get('/openapi.json', (c) => c.json((apiDescription ??= openApiDocument(app, config.auth))));
+  app.get('/openapi.json', (c) => {
+    apiDescription ??= openApiDocument(app, config.auth);
+    return c.json(apiDescription);
+  });
   app.use('*', authenticate(authenticator, { trustedProxyHops: config.server.trustedProxyHops }));
   const allowed = new AllowedMethods(app.routes);
   app.use('*', async (c, next) => {

@@ -164,8 +164,8 @@ function streamingSection(st: StreamingResults): string {
   );
   const largest = Math.max(...s.streamCounts);
   const atLargest = st.figures.filter((f) => f.streams === largest && f.variant !== 'direct');
-  lines.push('### Targets', '', `At ${largest} streams:`, '', '| target | ' + atLargest.map((f) => f.variant).join(' | ') + ' |');
-  lines.push('|---|' + atLargest.map(() => '---|').join(''));
+  lines.push('### Targets', '', `At ${largest} streams:`, '', `| target | ${atLargest.map((f) => f.variant).join(' | ')} |`);
+  lines.push(`|---|${atLargest.map(() => '---|').join('')}`);
   const row = (name: string, value: (f: StreamingFigures) => number, limit: number, unit: string) =>
     `| ${name} | ${atLargest.map((f) => `${fixed(value(f), 1)} ${unit} ${value(f) < limit ? '✅' : '❌'}`).join(' | ')} |`;
   lines.push(

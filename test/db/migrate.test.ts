@@ -101,7 +101,7 @@ describe.runIf(TEST_STORE === 'postgres')('migrations on a PostgreSQL server', (
       ]);
       // One process applied the history, the other waited on the lock and found nothing to do.
       expect([first.stdout, second.stdout].sort()).toEqual(
-        ['Applied: ' + (await readMigrations()).map((m) => m.name).join(', ') + '\n', 'Database schema up to date\n'].sort(),
+        [`Applied: ${(await readMigrations()).map((m) => m.name).join(', ')}\n`, 'Database schema up to date\n'].sort(),
       );
       const database = await openDatabase(url);
       try {

@@ -87,6 +87,7 @@ describe.skipIf(!available || process.env.TEST_STORE === 'postgres')('the pages 
     await page.locator('.suggest-widget.visible').waitFor();
     await page.keyboard.press('Escape');
     await page.locator('.graphiql-execute-button').click();
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the text as the reader sees it, which is what is checked
     await expect.poll(() => page.locator('.graphiql-response').innerText(), { timeout: 20_000 }).toMatch(/"edges":\s*\[\]/);
     expect(foreign).toEqual([]);
     expect(problems).toEqual([]);
@@ -97,6 +98,7 @@ describe.skipIf(!available || process.env.TEST_STORE === 'postgres')('the pages 
     const page = await context.newPage();
     await page.goto(`${server.url}/docs`);
     await expect
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the text as the reader sees it, which is what is checked
       .poll(() => page.locator('.swagger-ui .info .title').innerText(), { timeout: 20_000 })
       .toContain('chat-gateway legacy REST API');
     const document = await (await app.request('/openapi.json')).json();

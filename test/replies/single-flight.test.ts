@@ -39,7 +39,9 @@ function fakeModel() {
       }
     },
   };
-  const all = (delta: ModelDelta | null) => streams.forEach((stream) => stream.push(delta));
+  const all = (delta: ModelDelta | null) => {
+    for (const stream of streams) stream.push(delta);
+  };
   return {
     model,
     streams,

@@ -96,6 +96,7 @@ const BAD_IDS: [string, string][] = [
   ['an SQL injection', encodeURIComponent("' OR 1=1 --")],
   ['a stacked SQL statement', encodeURIComponent("'; DROP TABLE chats; --")],
   ['an encoded path traversal', '..%2F..%2Fetc%2Fpasswd'],
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder, sent literally, is the attack
   ['a template injection', encodeURIComponent('${jndi:ldap://x}')],
   ['markup', encodeURIComponent('<script>alert(1)</script>')],
 ];

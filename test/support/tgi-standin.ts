@@ -181,7 +181,7 @@ type Step = { data: Frames; tokens: number } | { drop: true };
 interface StreamPlan {
   steps: Step[];
   /** After the last step: end the response, or hold it open until the client leaves. */
-  then: 'end' | 'hold';
+  ending: 'end' | 'hold';
 }
 
 type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
@@ -273,7 +273,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
           else steps.push({ data, tokens: 1 });
         }
         appendToLast(steps, DONE);
-        return { steps, then: 'end' };
+        return { steps, ending: 'end' };
       }
       case 'tokens': {
         const { tokens, finishReason, usage } = generation(behaviour, body);
@@ -282,19 +282,19 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
         steps.push({ data: final ? tokenFrames(created, final, finishReason) : sse(tokenChunk(created, final, finishReason)), tokens: 1 });
         const includeUsage = behaviour.includeUsage ?? body.stream_options?.include_usage === true;
         appendToLast(steps, (includeUsage ? sse(chunk(created, [], usage)) : '') + DONE);
-        return { steps, then: 'end' };
+        return { steps, ending: 'end' };
       }
       case 'error-frame': {
         // TGI yields the error as an ordinary event and still chains `[DONE]` after it.
         const frame = sse(JSON.stringify(errorBody(behaviour.errorType, behaviour.message))) + DONE;
-        return { steps: [...tokenSteps(created, behaviour.afterTokens), { data: frame, tokens: 0 }], then: 'end' };
+        return { steps: [...tokenSteps(created, behaviour.afterTokens), { data: frame, tokens: 0 }], ending: 'end' };
       }
       case 'drop':
-        return { steps: [...tokenSteps(created, behaviour.afterTokens), { drop: true }], then: 'hold' };
+        return { steps: [...tokenSteps(created, behaviour.afterTokens), { drop: true }], ending: 'hold' };
       case 'stall':
-        return { steps: tokenSteps(created, behaviour.afterTokens), then: 'hold' };
+        return { steps: tokenSteps(created, behaviour.afterTokens), ending: 'hold' };
       case 'no-first-token':
-        return { steps: [], then: 'hold' };
+        return { steps: [], ending: 'hold' };
     }
   };
 
@@ -367,7 +367,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
     const advance = (): boolean => {
       const step = plan.steps[next++];
       if (!step) {
-        if (plan.then === 'end') {
+        if (plan.ending === 'end') {
           stopAll();
           res.end();
         }
@@ -387,7 +387,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
         record.tokensSent += step.tokens;
       }
       // The last data step ends the response at once; only a drop or a hold waits for another slot.
-      return next === plan.steps.length && plan.then === 'end' ? advance() : true;
+      return next === plan.steps.length && plan.ending === 'end' ? advance() : true;
     };
 
     const interval = pacing.intervalMs ?? 0;
