@@ -92,7 +92,10 @@ const { streaming, scale, profiles } = await withStreamRig(
     for (const variant of ['rest', 'graphql-distinct'] as const) {
       const path = `bench/raw/profiles/gateway-${variant}-${settings.profileStreams}.cpuprofile`;
       const measurement = await rig.profile(path, () =>
-        rig.measure(variant, settings.profileStreams, { tokens: settings.streaming.tokens, rampMs: settings.profileStreams * settings.streaming.rampMsPerStream }),
+        rig.measure(variant, settings.profileStreams, {
+          tokens: settings.streaming.tokens,
+          rampMs: settings.profileStreams * settings.streaming.rampMsPerStream,
+        }),
       );
       profiles.push({ variant, streams: settings.profileStreams, path, summary: await summarizeProfile(path), measurement });
     }

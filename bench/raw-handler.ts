@@ -15,9 +15,9 @@ import { createServer, type ServerResponse } from 'node:http';
 import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { chatJson, conversationJson } from '../src/rest/representation.ts';
+import { ANONYMOUS_OWNER } from '../src/services/caller.ts';
 import { CHAT_ORDER } from '../src/services/chats.ts';
 import { NEWEST_CONVERSATION_FIRST } from '../src/services/conversations.ts';
-import { ANONYMOUS_OWNER } from '../src/services/caller.ts';
 import { isUuid } from '../src/services/inputs.ts';
 import { seedChats } from './lib/seed.ts';
 
@@ -52,7 +52,11 @@ const server = createServer(async (req, res) => {
         orderBy: CHAT_ORDER,
         include: { conversations: { orderBy: NEWEST_CONVERSATION_FIRST, take: 10 } },
       });
-      send(res, 200, chats.map((chat) => ({ ...chatJson(chat), conversations: chat.conversations.reverse().map(conversationJson) })));
+      send(
+        res,
+        200,
+        chats.map((chat) => ({ ...chatJson(chat), conversations: chat.conversations.reverse().map(conversationJson) })),
+      );
     } else if (path.startsWith('/chats/')) {
       const id = path.slice('/chats/'.length);
       const chat = isUuid(id) ? await prisma.chat.findUnique({ where: { id, ownerId: ANONYMOUS_OWNER } }) : null;

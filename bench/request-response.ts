@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { type Child, freePort, postgresSchema, spawnNode, startGateway, waitForOk } from './lib/processes.ts';
 import { autocannon, type HttpLoadResult, type HttpRequestSpec } from './lib/http-load.ts';
+import { type Child, freePort, postgresSchema, spawnNode, startGateway, waitForOk } from './lib/processes.ts';
 import { restSeedWriter, seedChats } from './lib/seed.ts';
 import { countListStatements, listQuery, type StatementCounts } from './lib/statements.ts';
 import { type OverRuns, overRuns } from './lib/stats.ts';
@@ -65,10 +65,20 @@ export const READS: { read: string; variants: Variant[] }[] = [
     read: 'get one chat',
     variants: [
       { name: 'raw node:http', server: 'raw', request: (id) => ({ method: 'GET', path: `/chats/${id}` }) },
-      { name: 'REST GET /chats/<id>', baseline: 'raw node:http', server: 'gateway', request: (id) => ({ method: 'GET', path: `/chats/${id}` }) },
+      {
+        name: 'REST GET /chats/<id>',
+        baseline: 'raw node:http',
+        server: 'gateway',
+        request: (id) => ({ method: 'GET', path: `/chats/${id}` }),
+      },
       { name: 'GraphQL POST', baseline: 'raw node:http', server: 'gateway', request: (id) => graphqlPost(CHAT_QUERY, { id }) },
       { name: 'GraphQL GET', baseline: 'raw node:http', server: 'gateway', request: (id) => graphqlGet(CHAT_QUERY, { id }) },
-      { name: 'GraphQL persisted GET', baseline: 'raw node:http', server: 'gateway', request: (id) => graphqlPersistedGet(CHAT_QUERY, { id }) },
+      {
+        name: 'GraphQL persisted GET',
+        baseline: 'raw node:http',
+        server: 'gateway',
+        request: (id) => graphqlPersistedGet(CHAT_QUERY, { id }),
+      },
     ],
   },
   {
@@ -77,7 +87,12 @@ export const READS: { read: string; variants: Variant[] }[] = [
       { name: 'raw node:http', server: 'raw', request: () => ({ method: 'GET', path: '/chats-with-conversations' }) },
       { name: 'raw node:http, chats only', server: 'raw', request: () => ({ method: 'GET', path: '/chats' }) },
       // The closest REST route: no REST route returns chats with their conversations.
-      { name: 'REST GET /chats/ (chats only)', baseline: 'raw node:http, chats only', server: 'gateway', request: () => ({ method: 'GET', path: '/chats/' }) },
+      {
+        name: 'REST GET /chats/ (chats only)',
+        baseline: 'raw node:http, chats only',
+        server: 'gateway',
+        request: () => ({ method: 'GET', path: '/chats/' }),
+      },
       { name: 'GraphQL POST', baseline: 'raw node:http', server: 'gateway', request: () => graphqlPost(listQuery(20)) },
       { name: 'GraphQL GET', baseline: 'raw node:http', server: 'gateway', request: () => graphqlGet(listQuery(20)) },
       { name: 'GraphQL persisted GET', baseline: 'raw node:http', server: 'gateway', request: () => graphqlPersistedGet(listQuery(20)) },
@@ -203,4 +218,3 @@ async function checkResponse(targets: Targets, variant: Variant): Promise<number
   if (!response.ok || body.includes('"errors"')) throw new Error(`${variant.name}: ${response.status} ${body.slice(0, 300)}`);
   return Buffer.byteLength(body);
 }
-

@@ -37,7 +37,12 @@ export interface ScaleResults {
 export const SCALE_VARIANT = 'graphql-distinct';
 
 /** `gateways`: the rig's gateways the streams are split among (default: its first). */
-export async function runScale(rig: StreamRig, settings: ScaleSettings, log: (line: string) => void, gateways = [0]): Promise<ScaleResults> {
+export async function runScale(
+  rig: StreamRig,
+  settings: ScaleSettings,
+  log: (line: string) => void,
+  gateways = [0],
+): Promise<ScaleResults> {
   const steps: ScaleStep[] = [];
   for (const streams of settings.steps) {
     const rampMs = streams * settings.rampMsPerStream;

@@ -6,9 +6,9 @@
  * on a second instance (its generator publishing to the Redis stream, its follower reading it).
  */
 import { startPrivateRedis } from '../test/support/private-redis.ts';
-import { runScale, SCALE_VARIANT, type ScaleResults, type ScaleSettings } from './scale.ts';
 import { type OverRuns, overRuns } from './lib/stats.ts';
 import { type StreamMeasurement, withStreamRig } from './lib/stream-rig.ts';
+import { runScale, SCALE_VARIANT, type ScaleResults, type ScaleSettings } from './scale.ts';
 
 export interface ScaleOutSettings {
   scale: ScaleSettings;

@@ -6,8 +6,8 @@
  * the direct figure of the same run.
  */
 import { linearFit, type OverRuns, overRuns } from './lib/stats.ts';
-import type { StreamMeasurement, StreamRig } from './lib/stream-rig.ts';
 import { STREAM_VARIANTS, type StreamVariant } from './lib/stream-client.ts';
+import type { StreamMeasurement, StreamRig } from './lib/stream-rig.ts';
 
 export interface StreamingSettings {
   streamCounts: number[];
@@ -97,9 +97,9 @@ export async function runStreaming(rig: StreamRig, settings: StreamingSettings, 
 
   const memorySlopes = STREAM_VARIANTS.filter((v) => v !== 'direct').map((variant) => {
     const rows = figures.filter((f) => f.variant === variant);
-    const fit = (perStream: (f: StreamingFigures) => number) =>
+    const slopeOf = (perStream: (f: StreamingFigures) => number) =>
       linearFit(rows.map((f) => ({ x: f.streams, y: perStream(f) * f.streams }))).slope;
-    return { variant, rssKBPerStream: fit((f) => f.rssPerStreamKB.median), heapKBPerStream: fit((f) => f.heapPerStreamKB.median) };
+    return { variant, rssKBPerStream: slopeOf((f) => f.rssPerStreamKB.median), heapKBPerStream: slopeOf((f) => f.heapPerStreamKB.median) };
   });
   return { settings, figures, memorySlopes, measurements };
 }

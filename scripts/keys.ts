@@ -1,11 +1,11 @@
 // `npm run keys -- <command>`: API keys managed from a shell against DATABASE_URL, as admins do through
 // GraphQL (createApiKey, revokeApiKey). The key is printed once; only its hash is stored.
 import { parseArgs } from 'node:util';
-import { ApiKeyStore } from '../src/services/api-keys.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { AppError } from '../src/errors.ts';
+import { ApiKeyStore } from '../src/services/api-keys.ts';
 
 const USAGE = `Usage:
   npm run keys -- create --owner <name> [--admin]   a new key, printed once
@@ -25,7 +25,9 @@ try {
   const keys = new ApiKeyStore(database.prisma, 0);
   if (command === 'create' && values.owner !== undefined && rest.length === 0) {
     const { key, record } = await keys.create({ owner: values.owner, admin: values.admin });
-    console.log(`${key}\n\nid ${record.id}, owner ${JSON.stringify(record.owner)}${record.admin ? ', admin' : ''}: keep the key now, it is not shown again.`);
+    console.log(
+      `${key}\n\nid ${record.id}, owner ${JSON.stringify(record.owner)}${record.admin ? ', admin' : ''}: keep the key now, it is not shown again.`,
+    );
   } else if (command === 'list' && rest.length === 0) {
     for (const key of await keys.list(values.owner)) {
       const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active';

@@ -12,8 +12,8 @@ import {
   type SqlDriverAdapter,
   type SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
-import * as engineGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { CreateMigrationOutput, MigrationList } from '@prisma/schema-engine-wasm/schema_engine_bg';
+import * as engineGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -1,49 +1,49 @@
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { createYoga, isAsyncIterable, maskError, type Plugin } from 'graphql-yoga';
 import type { Context as HonoContext, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { createAuthenticator } from './auth/authenticator.ts';
-import type { Caller } from './services/caller.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { databaseUnavailable, isDatabaseUnavailable } from './db/unavailable.ts';
+import { createServices } from './domain.ts';
 import { AppError } from './errors.ts';
 import { schemaDisclosure } from './graphql/disclosure.ts';
 import { limitPlugins } from './graphql/limits.ts';
 import { servedResponse } from './graphql/responses.ts';
 import { AllowedMethods } from './http/allowed-methods.ts';
 import { authenticate } from './http/authenticate.ts';
-import { browserPages } from './http/browser-pages.ts';
 import { corsPolicy, securityHeaders } from './http/browser.ts';
+import { browserPages } from './http/browser-pages.ts';
 import type { AppEnv } from './http/env.ts';
 import { createEventStreams } from './http/event-streams.ts';
+import { useGraphQLSSE, withoutHttpExtensions } from './http/graphql-sse.ts';
 import { createHealthCheck } from './http/health.ts';
 import { requireJsonBody } from './http/json-body.ts';
-import { useGraphQLSSE, withoutHttpExtensions } from './http/graphql-sse.ts';
 import { metricsEndpoint, observeRequests } from './http/observe.ts';
-import type { Logger } from './logger.ts';
 import { limitRequests } from './limits/http.ts';
 import { Limits } from './limits/limits.ts';
-import { redisLimitStore } from './redis/limit-store.ts';
+import type { Logger } from './logger.ts';
 import { graphqlObservability } from './observability/graphql.ts';
 import { Metrics } from './observability/metrics.ts';
+import { RedisConnection } from './redis/connection.ts';
+import { CrossInstanceEventTarget } from './redis/event-target.ts';
+import { redisLimitStore } from './redis/limit-store.ts';
+import { RedisReplyCoordinator } from './redis/reply-coordinator.ts';
+import { SharedSearchCache } from './redis/search-cache.ts';
 import { openApiDocument } from './rest/openapi.ts';
 import { legacyRoutes } from './rest/routes.ts';
 import { DEFAULT_CONNECTION_SIZE } from './schema/builder.ts';
 import { connectionArgumentsChecked } from './schema/connection-arguments.ts';
 import { type Context, schema } from './schema/index.ts';
+import type { Caller } from './services/caller.ts';
+import { createChatEventBus } from './services/events.ts';
 import { createChatModel } from './upstream/model.ts';
 import { createWebSearch } from './upstream/search.ts';
-import { createChatEventBus } from './services/events.ts';
-import { createServices } from './domain.ts';
-import { RedisConnection } from './redis/connection.ts';
-import { CrossInstanceEventTarget } from './redis/event-target.ts';
-import { RedisReplyCoordinator } from './redis/reply-coordinator.ts';
-import { SharedSearchCache } from './redis/search-cache.ts';
 
 export interface AppDependencies {
   config: Pick<Config, 'server' | 'auth' | 'graphql' | 'inference' | 'search' | 'limits' | 'observability' | 'redis'>;
@@ -94,7 +94,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
     logging: logger.child({ component: 'graphql' }),
     // isDev would add the original error's message and stack to the response when NODE_ENV=development.
     maskedErrors: { maskError: maskGraphQLError, isDev: false },
-    // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode; 
+    // Subscriptions: Yoga's own SSE on /graphql is graphql-sse's "distinct connections" mode;
     // /graphql/stream adds the "single connection" mode.
     plugins: [
       ...graphqlObservability(metrics.registry),
@@ -114,10 +114,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
   app.use('*', async (c, next) => {
     const started = performance.now();
     await next();
-    logger.info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
-      'request',
-    );
+    logger.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
   });
   const eventStreams = createEventStreams();
   app.use('*', eventStreams.track);
@@ -128,7 +125,10 @@ export function createApp({ config, database, logger }: AppDependencies) {
   // page or a script cannot send a bearer credential.
   app.route('/', browserPages({ graphiql: config.graphql.graphiql }));
   let apiDescription: ReturnType<typeof openApiDocument> | undefined;
-  app.get('/openapi.json', (c) => c.json((apiDescription ??= openApiDocument(app, config.auth))));
+  app.get('/openapi.json', (c) => {
+    apiDescription ??= openApiDocument(app, config.auth);
+    return c.json(apiDescription);
+  });
   app.use('*', authenticate(authenticator, { trustedProxyHops: config.server.trustedProxyHops }));
   const allowed = new AllowedMethods(app.routes);
   app.use('*', async (c, next) => {
@@ -244,10 +244,11 @@ function limitBody(maxSize: number): MiddlewareHandler {
 
 function methodNotAllowed(c: HonoContext, methods: string[], logger: Logger): Response {
   const allow = methods.join(', ');
-  const refusal = new AppError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}`, { headers: { allow } });
+  const refusal = new AppError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}`, {
+    headers: { allow },
+  });
   return errorResponse(refusal, c, logger);
 }
-
 
 /** An error as its face shows it: GraphQL's `{"errors": […]}` on the GraphQL endpoints, REST's `{"detail", "code"}` elsewhere. */
 function errorResponse(error: Error, c: HonoContext, logger: Logger): Response {

@@ -1,4 +1,4 @@
-import { type DestinationStream, pino, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import type { Config } from './config.ts';
 import { currentRequest } from './observability/request-context.ts';
 

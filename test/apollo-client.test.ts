@@ -4,8 +4,9 @@
  * `application/json` (Apollo's own `*\/*` negotiates that too), as the GraphQL-over-HTTP spec says; the
  * statuses stay for clients that accept `application/graphql-response+json`.
  */
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+
 import { ApolloClient, ApolloError, HttpLink, InMemoryCache } from '@apollo/client/core';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from './gql/index.ts';
 import { createTestApp, listen, postGraphQL, type TestApp } from './support/app.ts';

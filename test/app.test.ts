@@ -67,7 +67,8 @@ describe('service endpoints', () => {
 
     const schemas = document.components.schemas;
     const codeOf = (ref: string) => schemas[ref.split('/').at(-1)!].properties.code.enum;
-    const errorRef = (path: string, method: string, status: string) => document.paths[path][method].responses[status].content['application/json'].schema.$ref;
+    const errorRef = (path: string, method: string, status: string) =>
+      document.paths[path][method].responses[status].content['application/json'].schema.$ref;
     expect(codeOf(errorRef('/chats/{id}', 'get', '404'))).toEqual(['NOT_FOUND']);
     expect(codeOf(errorRef('/chats/create', 'post', '422'))).toEqual(['VALIDATION_FAILED']);
     expect(codeOf(errorRef('/chats/create', 'post', '401'))).toEqual(['UNAUTHENTICATED']);
@@ -87,7 +88,12 @@ describe('service endpoints', () => {
     ['AUTH=none', {}, [{ apiKey: [] }, {}], ['apiKey', 'accessToken']],
     [
       'AUTH=required with OpenID Connect',
-      { AUTH: 'required', JWT_ISSUER: 'https://id.example.test/', JWT_AUDIENCE: 'gateway', JWT_JWKS_URL: 'https://id.example.test/jwks.json' },
+      {
+        AUTH: 'required',
+        JWT_ISSUER: 'https://id.example.test/',
+        JWT_AUDIENCE: 'gateway',
+        JWT_JWKS_URL: 'https://id.example.test/jwks.json',
+      },
       [{ apiKey: [] }, { oidc: [] }],
       ['apiKey', 'oidc', 'accessToken'],
     ],
@@ -146,9 +152,7 @@ describe('service endpoints', () => {
     const server = await listen(app);
     try {
       const body = JSON.stringify({ name: 'x'.repeat(TEST_BODY_LIMIT), query: '{ __typename }' });
-      const init: RequestInit & { duplex?: 'half' } = chunked
-        ? { body: new Blob([body]).stream(), duplex: 'half' }
-        : { body };
+      const init: RequestInit & { duplex?: 'half' } = chunked ? { body: new Blob([body]).stream(), duplex: 'half' } : { body };
       const response = await fetch(`${server.url}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -74,12 +74,14 @@ describe('web search (SerpAPI)', () => {
     expect(() => loadConfig({ SERPAPI_API_KEY: 'k', SERPAPI_CA_FILE: 'package.json' })).toThrow(/no PEM certificate/);
   });
 
-  it.each([['SEARCH_ORGANIC_RESULTS', '0'], ['SEARCH_ORGANIC_RESULTS', '11'], ['SEARCH_CACHE_TTL_MS', '-1'], ['SEARCH_TIMEOUT_MS', '0']])(
-    'refuses %s=%s',
-    (name, value) => {
-      expect(() => loadConfig({ SERPAPI_API_KEY: 'k', [name]: value })).toThrow(new RegExp(name));
-    },
-  );
+  it.each([
+    ['SEARCH_ORGANIC_RESULTS', '0'],
+    ['SEARCH_ORGANIC_RESULTS', '11'],
+    ['SEARCH_CACHE_TTL_MS', '-1'],
+    ['SEARCH_TIMEOUT_MS', '0'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => loadConfig({ SERPAPI_API_KEY: 'k', [name]: value })).toThrow(new RegExp(name));
+  });
 });
 
 describe('exposure settings', () => {
@@ -104,7 +106,9 @@ describe('exposure settings', () => {
   );
 
   it('refuses HEADERS_TIMEOUT_MS above REQUEST_TIMEOUT_MS', () => {
-    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '6000' })).toThrow(/HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '6000' })).toThrow(
+      /HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS/,
+    );
   });
 
   it.each([
@@ -119,19 +123,25 @@ describe('exposure settings', () => {
 });
 
 describe('HF_TOKEN with TGI_URL', () => {
-  it.each(['http://tgi.internal:8080', 'http://10.0.0.5', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'http://[::ffff:127.0.0.1]'])(
-    'refuses to send the token in clear text to %s',
-    (url) => {
-      const attempt = () => loadConfig({ TGI_URL: url, HF_TOKEN: 'hf_secret' });
-      expect(attempt).toThrow(ConfigError);
-      expect(attempt).toThrow(/TGI_URL: must be https:\/\/ when HF_TOKEN is set/);
-    },
-  );
+  it.each([
+    'http://tgi.internal:8080',
+    'http://10.0.0.5',
+    'http://localhost.example.com',
+    'http://127.0.0.1.nip.io',
+    'http://[::ffff:127.0.0.1]',
+  ])('refuses to send the token in clear text to %s', (url) => {
+    const attempt = () => loadConfig({ TGI_URL: url, HF_TOKEN: 'hf_secret' });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/TGI_URL: must be https:\/\/ when HF_TOKEN is set/);
+  });
 
   it.each(['http://127.0.0.1:8080', 'http://127.8.9.10', 'http://localhost:3000', 'http://[::1]:8080', 'https://tgi.example.com'])(
     'sends it over https, or over http to this machine: %s',
     (url) => {
-      expect(loadConfig({ TGI_URL: url, HF_TOKEN: 'hf_secret' }).inference.upstream).toEqual({ endpointUrl: url, accessToken: 'hf_secret' });
+      expect(loadConfig({ TGI_URL: url, HF_TOKEN: 'hf_secret' }).inference.upstream).toEqual({
+        endpointUrl: url,
+        accessToken: 'hf_secret',
+      });
     },
   );
 

@@ -9,7 +9,10 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 describe('GraphQL over HTTP compliance (graphql-http audits)', () => {
-  const audits = serverAudits({ url: 'http://gateway.test/graphql', fetchFn: (input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init)) });
+  const audits = serverAudits({
+    url: 'http://gateway.test/graphql',
+    fetchFn: (input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init)),
+  });
   it.each(audits.filter((audit) => audit.name.startsWith('MUST')).map((audit) => [audit.name, audit] as const))(
     '%s',
     async (_name, audit) => {

@@ -86,7 +86,9 @@ describe('persisted operations (PERSISTED_OPERATIONS_FILE)', () => {
   });
 
   it('with PERSISTED_OPERATIONS_ONLY, answers a client of application/json 200 with the same error (GraphQL over HTTP)', async () => {
-    const response = await strict.request(`/graphql?${new URLSearchParams({ query: '{ __typename }' })}`, { headers: { accept: 'application/json' } });
+    const response = await strict.request(`/graphql?${new URLSearchParams({ query: '{ __typename }' })}`, {
+      headers: { accept: 'application/json' },
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'PERSISTED_QUERY_ONLY' } }] });
   });

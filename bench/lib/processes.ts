@@ -61,7 +61,13 @@ export async function waitForOk(url: string, what: string, child?: Child, timeou
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child && child.process.exitCode !== null) throw new Error(`${what} exited with ${child.process.exitCode}`);
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${what} did not answer ${url} within ${timeoutMs} ms`);

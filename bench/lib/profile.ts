@@ -23,7 +23,7 @@ export async function summarizeProfile(path: string, top = 15): Promise<ProfileS
   };
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  for (const [i, id] of profile.samples.entries()) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   const totalUs = [...selfUs.values()].reduce((sum, us) => sum + us, 0);
 
   const functions = new Map<string, { name: string; where: string; us: number }>();

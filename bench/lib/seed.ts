@@ -23,11 +23,13 @@ export async function seedChats(writer: SeedWriter): Promise<void> {
 /** Seeds through the gateway's legacy REST routes (over HTTP, or straight into an app's `fetch`). */
 export function restSeedWriter(baseUrl: string, fetchFn: (request: Request) => Promise<Response> = fetch): SeedWriter {
   const post = async (path: string, body: unknown) => {
-    const response = await fetchFn(new Request(`${baseUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    }));
+    const response = await fetchFn(
+      new Request(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+    );
     if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as { id: string };
   };

@@ -29,9 +29,8 @@ export async function countListStatements(): Promise<StatementCounts> {
   const config = loadConfig({ DATABASE_URL: 'memory://', LOG_LEVEL: 'silent', ...WITHOUT_LIMITS });
   const database = await openDatabase('memory://', { log: [{ emit: 'event', level: 'query' }] });
   const statements: string[] = [];
-  (database.prisma as unknown as { $on(event: 'query', listener: (e: { query: string }) => void): void }).$on(
-    'query',
-    (event) => statements.push(event.query),
+  (database.prisma as unknown as { $on(event: 'query', listener: (e: { query: string }) => void): void }).$on('query', (event) =>
+    statements.push(event.query),
   );
   try {
     await migrate(database);

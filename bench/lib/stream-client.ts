@@ -119,11 +119,16 @@ async function open(args: StreamRunArgs, index: number): Promise<IncomingMessage
   const gatewayUrl = args.gatewayUrls ? args.gatewayUrls[Math.floor((index * args.gatewayUrls.length) / args.streams)]! : args.gatewayUrl;
   switch (args.variant) {
     case 'direct':
-      return send('POST', `${args.standinUrl}/v1/chat/completions`, json, JSON.stringify({
-        model: 'tgi',
-        stream: true,
-        messages: [{ role: 'user', content: 'bench' }],
-      }));
+      return send(
+        'POST',
+        `${args.standinUrl}/v1/chat/completions`,
+        json,
+        JSON.stringify({
+          model: 'tgi',
+          stream: true,
+          messages: [{ role: 'user', content: 'bench' }],
+        }),
+      );
     case 'rest':
       return send('GET', `${gatewayUrl}/conversations/inference/${id}?regenerate=true`, sseAccept);
     case 'graphql-distinct':
@@ -136,11 +141,16 @@ async function open(args: StreamRunArgs, index: number): Promise<IncomingMessage
       if (reservation.statusCode !== 201) throw new Error(`reserve: ${reservation.statusCode}`);
       const streamHeaders = { 'x-graphql-event-stream-token': token };
       const stream = await send('GET', url, { ...sseAccept, ...streamHeaders });
-      const subscribed = await send('POST', url, { ...json, ...streamHeaders }, JSON.stringify({
-        query: SUBSCRIPTION,
-        variables,
-        extensions: { operationId: 'inference' },
-      }));
+      const subscribed = await send(
+        'POST',
+        url,
+        { ...json, ...streamHeaders },
+        JSON.stringify({
+          query: SUBSCRIPTION,
+          variables,
+          extensions: { operationId: 'inference' },
+        }),
+      );
       await readText(subscribed);
       if (subscribed.statusCode !== 202) throw new Error(`subscribe: ${subscribed.statusCode}`);
       return stream;
@@ -247,7 +257,12 @@ async function run(args: StreamRunArgs): Promise<StreamRunResult> {
   };
 }
 
-function steadyState(timed: [number, number, number][], firstArrivals: number[], lastArrivals: number[], streams: number): StreamRunResult['steady'] {
+function steadyState(
+  timed: [number, number, number][],
+  firstArrivals: number[],
+  lastArrivals: number[],
+  streams: number,
+): StreamRunResult['steady'] {
   const from = Math.max(...firstArrivals);
   const to = Math.min(...lastArrivals);
   const inWindow = firstArrivals.length === streams && lastArrivals.length === streams ? timed.filter(([at]) => at > from && at <= to) : [];

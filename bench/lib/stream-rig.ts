@@ -66,7 +66,12 @@ export async function withStreamRig<T>(
     const gateways: Gateway[] = [];
     for (const [index, extra] of (settings.gatewayEnvs ?? [{}]).entries()) {
       // The first applies the migrations; the others find them applied.
-      const gateway = await startGateway({ DATABASE_URL: schema.url, TGI_URL: standinUrl, MIGRATE_ON_START: String(index === 0), ...extra });
+      const gateway = await startGateway({
+        DATABASE_URL: schema.url,
+        TGI_URL: standinUrl,
+        MIGRATE_ON_START: String(index === 0),
+        ...extra,
+      });
       children.push(gateway);
       gateways.push(gateway);
     }
@@ -97,7 +102,12 @@ export async function withStreamRig<T>(
             : questionIds.slice(0, streams),
         };
         await Promise.all(measured.map((target) => target.windowStart()));
-        const before = { machine: machineCpuMs(), standin: processCpuMs(standin.pid), client: processCpuMs(client.pid), postgres: postgresCpuMs() };
+        const before = {
+          machine: machineCpuMs(),
+          standin: processCpuMs(standin.pid),
+          client: processCpuMs(client.pid),
+          postgres: postgresCpuMs(),
+        };
         const result = await client.call<StreamRunResult>('run', args as unknown as Record<string, unknown>);
         const machine = machineCpuMs();
         const after = { standin: processCpuMs(standin.pid), client: processCpuMs(client.pid), postgres: postgresCpuMs() };
@@ -150,7 +160,10 @@ async function seedQuestions(url: string, count: number): Promise<string[]> {
   await client.connect();
   try {
     // Bench streams are anonymous (AUTH=none): their chats belong to the anonymous owner.
-    await client.query(`INSERT INTO chats (id, name, owner_id) SELECT gen_random_uuid(), 'stream ' || g, 'anonymous' FROM generate_series(1, $1) AS g`, [count]);
+    await client.query(
+      `INSERT INTO chats (id, name, owner_id) SELECT gen_random_uuid(), 'stream ' || g, 'anonymous' FROM generate_series(1, $1) AS g`,
+      [count],
+    );
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO conversations (id, role, chat_id, message)
        SELECT gen_random_uuid(), 'Human', id, 'Tell me something.' FROM chats RETURNING id`,

@@ -10,8 +10,8 @@
  * characters) and the gateway's memory per stream is not inflated by the stamps.
  */
 import { startTgiStandin } from '../../test/support/tgi-standin.ts';
-import { epochMicros, stamp } from './stamps.ts';
 import { serveRpc } from './rpc.ts';
+import { epochMicros, stamp } from './stamps.ts';
 
 const tickMs = Number(process.env.BENCH_TICK_MS ?? 20);
 const tgi = await startTgiStandin({

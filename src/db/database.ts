@@ -158,8 +158,7 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
           exec: async (script) => {
             await client.query(script);
           },
-          query: async <Row>(sql: string, params?: unknown[]) =>
-            (await client.query(sql, params)).rows as Row[],
+          query: async <Row>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as Row[],
         });
       } finally {
         await client.end();

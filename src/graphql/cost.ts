@@ -5,7 +5,6 @@ import {
   type GraphQLCompositeType,
   type GraphQLField,
   type GraphQLSchema,
-  type SelectionSetNode,
   getArgumentValues,
   getNamedType,
   getOperationAST,
@@ -15,6 +14,7 @@ import {
   isObjectType,
   Kind,
   SchemaMetaFieldDef,
+  type SelectionSetNode,
   TypeMetaFieldDef,
   TypeNameMetaFieldDef,
 } from 'graphql';

@@ -22,7 +22,14 @@ export class AllowedMethods {
 
   /** The methods of every route whose path matches `path`; empty for a path no route knows. */
   of(path: string): string[] {
-    return this.ofLiteralPath(path) ?? withHead(this.#read().router.match(METHOD_NAME_ALL, path)[0].map(([method]) => method));
+    return (
+      this.ofLiteralPath(path) ??
+      withHead(
+        this.#read()
+          .router.match(METHOD_NAME_ALL, path)[0]
+          .map(([method]) => method),
+      )
+    );
   }
 
   #read() {

@@ -17,6 +17,9 @@ export type AppEnv = {
 export function clientAddress(c: Context<AppEnv>, trustedProxyHops: number): string {
   const peer = c.env?.incoming?.socket.remoteAddress ?? 'unknown';
   if (trustedProxyHops === 0) return peer;
-  const forwarded = (c.req.header('x-forwarded-for') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  const forwarded = (c.req.header('x-forwarded-for') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   return forwarded.at(-trustedProxyHops) ?? forwarded[0] ?? peer;
 }

@@ -1,4 +1,4 @@
-import { type DocumentNode, getOperationAST, GraphQLError } from 'graphql';
+import { type DocumentNode, GraphQLError, getOperationAST } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/fetch';
 import type { Plugin } from 'graphql-yoga';
 import { ERROR_STATUS } from '../errors.ts';
@@ -34,7 +34,13 @@ export function useGraphQLSSE(endpoint: string): Plugin {
             const contextValue = await enveloped.contextFactory();
             const operation = getOperationAST(document, params.operationName);
             const run = operation?.operation === 'subscription' ? enveloped.subscribe : enveloped.execute;
-            return run({ schema: enveloped.schema, document, contextValue, variableValues: params.variables, operationName: params.operationName });
+            return run({
+              schema: enveloped.schema,
+              document,
+              contextValue,
+              variableValues: params.variables,
+              operationName: params.operationName,
+            });
           },
           // The HTTP status an error carries for Yoga is no business of a client reading a stream.
           onNext: (_context, _request, result) => withoutHttpExtensions(result),

@@ -1,8 +1,8 @@
 import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Caller } from '../services/caller.ts';
 import type { LimitsConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { Caller } from '../services/caller.ts';
 import { type LimitStore, memoryLimitStore, type SlotCounter } from './store.ts';
 
 const MINUTE_SECONDS = 60;
@@ -160,13 +160,15 @@ export function completionTokensOf(reply: FinishedReply): number {
   return reply.completionTokens ?? Math.ceil(reply.message.length / CHARS_PER_TOKEN);
 }
 
-
-
 function refusal(limit: WindowLimit, counts: RateLimiterRes): AppError {
   const headers = refusalHeaders(limit.points, counts.remainingPoints, counts.msBeforeNext);
-  return new AppError('RATE_LIMITED', `Limit reached: ${limit.points} ${limit.unit}; retry in ${readableSeconds(Number(headers['Retry-After']))}`, {
-    headers,
-  });
+  return new AppError(
+    'RATE_LIMITED',
+    `Limit reached: ${limit.points} ${limit.unit}; retry in ${readableSeconds(Number(headers['Retry-After']))}`,
+    {
+      headers,
+    },
+  );
 }
 
 /** The IETF draft's RateLimit-* fields (draft-ietf-httpapi-ratelimit-headers-06): Reset is in seconds from now. */

@@ -1,6 +1,6 @@
 import { createCounter, createHistogram, type FillLabelsFnParams, usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { trace } from '@opentelemetry/api';
-import { type DocumentNode, getOperationAST, type GraphQLError, type OperationDefinitionNode } from 'graphql';
+import { type DocumentNode, type GraphQLError, getOperationAST, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import { currentRequest } from './request-context.ts';

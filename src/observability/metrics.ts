@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/database.ts';
 import type { ReplyStatus } from '../generated/prisma/client.ts';
 import { UPSTREAM_ERROR_CODES, type UpstreamErrorCode } from '../upstream/model.ts';
@@ -91,7 +91,10 @@ export class Metrics {
       labelNames: ['code'],
       registers,
     });
-    this.upstreamErrors = Object.fromEntries(UPSTREAM_ERROR_CODES.map((code) => [code, zeroed(upstreamErrors, code)])) as Record<UpstreamErrorCode, Counter.Internal>;
+    this.upstreamErrors = Object.fromEntries(UPSTREAM_ERROR_CODES.map((code) => [code, zeroed(upstreamErrors, code)])) as Record<
+      UpstreamErrorCode,
+      Counter.Internal
+    >;
     this.streamsOpen = new Gauge({
       name: 'chat_gateway_inference_streams_open',
       help: 'Inference streams open to clients (REST Server-Sent Events and GraphQL subscriptions)',

@@ -42,8 +42,16 @@ export class RedisConnection {
     this.command = new Redis(config.url, options);
     // Subscriptions are remade by ioredis after a reconnect (autoResubscribe); a SUBSCRIBE asked while
     // it is down waits for the connection rather than failing.
-    this.subscriber = new Redis(config.url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
-    for (const [role, client] of [['commands', this.command], ['subscriptions', this.subscriber]] as const) {
+    this.subscriber = new Redis(config.url, {
+      ...options,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      commandTimeout: undefined,
+    });
+    for (const [role, client] of [
+      ['commands', this.command],
+      ['subscriptions', this.subscriber],
+    ] as const) {
       client.on('error', (error: Error) => this.logger.debug({ err: error, connection: role }, 'redis connection error'));
       client.on('ready', () => this.noteAvailability());
       client.on('close', () => this.noteAvailability());

@@ -54,7 +54,12 @@ export function redisLimitStore(redis: RedisConnection): LimitStore & { close():
         }
       };
       renewals.push(renew);
-      if (timers.length === 0) timers.push(setInterval(() => renewals.forEach((run) => run()), SLOT_LEASE_MS / 3).unref());
+      if (timers.length === 0) {
+        const renewAll = () => {
+          for (const run of renewals) run();
+        };
+        timers.push(setInterval(renewAll, SLOT_LEASE_MS / 3).unref());
+      }
       return {
         take: async (key) => {
           const member = randomUUID();
@@ -77,6 +82,8 @@ export function redisLimitStore(redis: RedisConnection): LimitStore & { close():
         },
       };
     },
-    close: () => timers.forEach(clearInterval),
+    close: () => {
+      for (const timer of timers) clearInterval(timer);
+    },
   };
 }

@@ -202,7 +202,12 @@ export class RedisReplyCoordinator implements ReplyCoordinator {
     if (!this.available) {
       // Kept until Redis is back; the first batch then is the whole reply so far.
       for (const publisher of this.dirty) publisher.failed = true;
-      if (this.dirty.size > 0 && !this.closed) this.flushTimer ??= setTimeout(() => ((this.flushTimer = undefined), void this.flush()), 250);
+      if (this.dirty.size > 0 && !this.closed) {
+        this.flushTimer ??= setTimeout(() => {
+          this.flushTimer = undefined;
+          void this.flush();
+        }, 250);
+      }
       return;
     }
     const batch = [...this.dirty];

@@ -1,8 +1,8 @@
-import type { Conversation } from '../generated/prisma/client.ts';
 import { z } from 'zod';
-import type { Grounding } from './grounding.ts';
+import type { Conversation } from '../generated/prisma/client.ts';
 import type { Usage } from '../upstream/model.ts';
 import { SourceModel } from '../upstream/search.ts';
+import type { Grounding } from './grounding.ts';
 
 /**
  * What a listener of a reply receives. `position` is a place in the reply's text, so any listener can

@@ -3,10 +3,10 @@ import type { Conversation } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import type { GenerationMeter, GenerationStatus, Metrics } from '../observability/metrics.ts';
 import { type ChatModel, UpstreamError, type Usage } from '../upstream/model.ts';
+import type { ReplyPublisher } from './coordination.ts';
 import { finalEvent, groundingColumns, type InferenceEvent } from './events.ts';
 import type { Grounding } from './grounding.ts';
 import { Listener } from './listener.ts';
-import type { ReplyPublisher } from './coordination.ts';
 import type { PromptSource } from './prompt.ts';
 import type { ReplyOutcome, ReplyStore } from './reply-store.ts';
 
@@ -71,17 +71,19 @@ export class Generation {
   ) {
     this.meter = deps.metrics.generationStarted(reply.internet);
     this.publisher = deps.publisher?.(reply.id, () => this.eventsAfter(0));
-    this.stored = deps.store.insert(reply, () => ({ id: reply.id, message: this.text })).then(
-      (stored) => {
-        this.reply = stored;
-        return stored;
-      },
-      (error: unknown) => {
-        deps.logger.error({ err: error, replyId: reply.id }, 'storing the reply failed');
-        this.stop(new GenerationStopped('STORE_FAILED', 'The reply could not be stored'));
-        return null;
-      },
-    );
+    this.stored = deps.store
+      .insert(reply, () => ({ id: reply.id, message: this.text }))
+      .then(
+        (stored) => {
+          this.reply = stored;
+          return stored;
+        },
+        (error: unknown) => {
+          deps.logger.error({ err: error, replyId: reply.id }, 'storing the reply failed');
+          this.stop(new GenerationStopped('STORE_FAILED', 'The reply could not be stored'));
+          return null;
+        },
+      );
     this.finished = this.run(prompt);
   }
 

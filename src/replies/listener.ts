@@ -24,11 +24,7 @@ export class Listener implements AsyncIterableIterator<InferenceEvent> {
       // The position the client has everything up to: the start of the first event it never got.
       const first = this.queue[0] ?? event;
       const resumeAfter =
-        first.type === 'token'
-          ? first.position - first.text.length
-          : first.type === 'sources'
-            ? first.position
-            : first.position - 1;
+        first.type === 'token' ? first.position - first.text.length : first.type === 'sources' ? first.position : first.position - 1;
       this.queue = [
         {
           type: 'error',

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import { CONVERSATION_ORDER } from '../services/conversations.ts';
 import type { ChatMessage } from '../upstream/model.ts';
 import type { WebSearch } from '../upstream/search.ts';
-import { ground, type Grounding, groundedSystemPrompt } from './grounding.ts';
+import { type Grounding, ground, groundedSystemPrompt } from './grounding.ts';
 
 /** What the model is asked, and for an internet answer, the web search it is grounded in. */
 export interface Prepared {
@@ -57,12 +57,7 @@ const CITATION = / ?\[\d+\]/g;
  * latest complete one to each message is kept: a half answer, or two answers in a row (plain and
  * internet, or regenerated), mislead the model.
  */
-export function buildPrompt(
-  systemPrompt: string,
-  history: Conversation[],
-  question: Conversation,
-  historyChars: number,
-): ChatMessage[] {
+export function buildPrompt(systemPrompt: string, history: Conversation[], question: Conversation, historyChars: number): ChatMessage[] {
   const latestReply = new Map<string, Conversation>();
   for (const message of history) {
     if (message.replyToId && message.status === 'complete') latestReply.set(message.replyToId, message);

@@ -141,7 +141,8 @@ export class ReplyStore {
       ? Prisma.sql`AND id NOT IN (${Prisma.join(running.map((id) => Prisma.sql`${id}::uuid`))})`
       : Prisma.empty;
     const settled = await this.settle(options.everyStreaming ? Prisma.sql`TRUE ${notHere}` : Prisma.sql`${LEASE_LAPSED} ${notHere}`);
-    if (settled.length > 0) this.logger.warn({ replies: settled.map((reply) => reply.id) }, 'settled replies left streaming by a stopped process');
+    if (settled.length > 0)
+      this.logger.warn({ replies: settled.map((reply) => reply.id) }, 'settled replies left streaming by a stopped process');
     return settled;
   }
 

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AuthConfig } from '../config.ts';
-import type { AppEnv } from '../http/env.ts';
 import { QUERY_TOKEN_ROUTES } from '../http/authenticate.ts';
+import type { AppEnv } from '../http/env.ts';
 
 type Document = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
 

@@ -22,9 +22,7 @@ export const ChatJson = z
     },
   });
 
-export const UsageJson = z
-  .object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() })
-  .openapi('Usage');
+export const UsageJson = z.object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() }).openapi('Usage');
 
 export const SourceJson = SourceModel.openapi('Source', { description: 'A web source, cited in the answer as `[index]`' });
 

@@ -1,12 +1,12 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import type { Services } from '../domain.ts';
 import { ERROR_STATUS, type ErrorCode, notFound, validationFailed } from '../errors.ts';
 import type { AppEnv } from '../http/env.ts';
 import { requireJsonBody } from '../http/json-body.ts';
 import { ChatId, ChatName, Message, RoleInput, TimestampString } from '../services/inputs.ts';
-import type { Services } from '../domain.ts';
-import { SSE_HEADERS, sseResponse, type SseTiming } from './sse.ts';
-import { ChatJson, chatJson, ConversationJson, conversationJson, errorJson } from './representation.ts';
+import { ChatJson, ConversationJson, chatJson, conversationJson, errorJson } from './representation.ts';
+import { SSE_HEADERS, type SseTiming, sseResponse } from './sse.ts';
 
 /**
  * The legacy REST API of ../shared/seed-api.md, route for route, as a thin shell over the same
@@ -88,7 +88,10 @@ export function legacyRoutes(services: Services, sse: SseTiming): OpenAPIHono<Ap
   );
 
   rest.openapi(stopGeneration, async (c) => {
-    const stored = await services.replies.stop(c.req.valid('param').id, { caller: c.get('caller'), internet: c.req.valid('query').internet });
+    const stored = await services.replies.stop(c.req.valid('param').id, {
+      caller: c.get('caller'),
+      internet: c.req.valid('query').internet,
+    });
     return c.json(stored && conversationJson(stored), 200);
   });
 
@@ -244,9 +247,7 @@ const createConversation = createRoute({
   operationId: 'createConversation',
   tags: ['conversations'],
   summary: 'Add a message to a chat',
-  request: jsonBody(
-    z.object({ chat_id: ChatId, role: RoleInput, message: Message }),
-  ),
+  request: jsonBody(z.object({ chat_id: ChatId, role: RoleInput, message: Message })),
   responses: {
     ...created(ConversationJson, 'The new conversation', '`/conversations/<id>`'),
     ...unauthenticated,
@@ -279,13 +280,10 @@ const InferenceQuery = z.object({
 });
 
 const LastEventIdHeader = z.object({
-  'last-event-id': z
-    .string()
-    .optional()
-    .openapi({
-      description: 'The id of the last event received (`<reply id>.<position>`): resume that reply right after it',
-      example: '3fa85f64-5717-4562-b3fc-2c963f66afa6.42',
-    }),
+  'last-event-id': z.string().optional().openapi({
+    description: 'The id of the last event received (`<reply id>.<position>`): resume that reply right after it',
+    example: '3fa85f64-5717-4562-b3fc-2c963f66afa6.42',
+  }),
 });
 
 const sseResponses = {

@@ -2,11 +2,11 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Services } from '../domain.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Caller } from '../services/caller.ts';
-import type { Services } from '../domain.ts';
 
 export interface Context {
   prisma: PrismaClient;

@@ -1,8 +1,8 @@
 import { filter, pipe } from 'graphql-yoga';
-import { releasingWhenDone } from '../limits/limits.ts';
 import { AppError } from '../errors.ts';
-import { isUuid } from '../services/inputs.ts';
+import { releasingWhenDone } from '../limits/limits.ts';
 import { CHAT_EVENT_TYPES, type ChatEvent } from '../services/events.ts';
+import { isUuid } from '../services/inputs.ts';
 import { builder } from './builder.ts';
 import { ChatRef } from './chat.ts';
 import { ConversationRef } from './conversation.ts';

@@ -9,21 +9,30 @@ export const ChatRef = builder.prismaObject('Chat', {
     name: t.exposeString('name'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    conversations: t.relatedConnection('conversations', {
-      description: 'The messages of the chat, oldest first.',
-      cursor: 'id',
-      query: { orderBy: CONVERSATION_ORDER },
-    }, { name: 'ConversationConnection' }, { name: 'ConversationEdge' }),
+    conversations: t.relatedConnection(
+      'conversations',
+      {
+        description: 'The messages of the chat, oldest first.',
+        cursor: 'id',
+        query: { orderBy: CONVERSATION_ORDER },
+      },
+      { name: 'ConversationConnection' },
+      { name: 'ConversationEdge' },
+    ),
   }),
 });
 
 builder.queryFields((t) => ({
-  chats: t.prismaConnection({
-    description: 'All chats, most recently updated first.',
-    type: 'Chat',
-    cursor: 'id',
-    resolve: (query, _root, _args, ctx) => ctx.services.chats.list(ctx.caller, query),
-  }, { name: 'ChatConnection' }, { name: 'ChatEdge' }),
+  chats: t.prismaConnection(
+    {
+      description: 'All chats, most recently updated first.',
+      type: 'Chat',
+      cursor: 'id',
+      resolve: (query, _root, _args, ctx) => ctx.services.chats.list(ctx.caller, query),
+    },
+    { name: 'ChatConnection' },
+    { name: 'ChatEdge' },
+  ),
   chat: t.prismaField({
     type: 'Chat',
     nullable: true,

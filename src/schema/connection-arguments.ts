@@ -4,11 +4,11 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   type FieldNode,
+  type GraphQLField,
+  type GraphQLSchema,
   getArgumentValues,
   getOperationAST,
   getVariableValues,
-  type GraphQLField,
-  type GraphQLSchema,
   type OperationDefinitionNode,
   TypeInfo,
   visit,
@@ -39,7 +39,10 @@ function pageArgumentsProblem({ first, last, after, before }: PageArguments): st
   if ((first != null || after != null) && (last != null || before != null)) {
     return 'a page goes forward (first, after) or backward (last, before), not both ways';
   }
-  for (const [name, cursor] of [['after', after], ['before', before]] as const) {
+  for (const [name, cursor] of [
+    ['after', after],
+    ['before', before],
+  ] as const) {
     if (cursor != null && !isIdCursor(cursor)) {
       return `${name} is not a cursor of this connection: pass an edge's cursor, or pageInfo's startCursor or endCursor, as given`;
     }
@@ -111,7 +114,10 @@ function operationProblem(
   return undefined;
 }
 
-function refuseBadPaging({ args, setResultAndStopExecution }: {
+function refuseBadPaging({
+  args,
+  setResultAndStopExecution,
+}: {
   args: ExecutionArgs;
   setResultAndStopExecution: (result: ExecutionResult) => void;
 }) {

@@ -1,8 +1,8 @@
 import { Role } from '../generated/prisma/enums.ts';
 import { groundingOf, usageOf } from '../replies/events.ts';
 import type { Grounding } from '../replies/grounding.ts';
-import type { Source } from '../upstream/search.ts';
 import type { Usage } from '../upstream/model.ts';
+import type { Source } from '../upstream/search.ts';
 import { builder } from './builder.ts';
 import { NodeRef } from './node.ts';
 

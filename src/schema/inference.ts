@@ -39,8 +39,7 @@ const InferenceError = builder.objectRef<ErrorEvent>('InferenceError').implement
 
 const InferenceEventUnion = builder.unionType('InferenceEvent', {
   types: [InferenceSources, InferenceToken, InferenceDone, InferenceError],
-  resolveType: (event) =>
-    ({ sources: InferenceSources, token: InferenceToken, done: InferenceDone, error: InferenceError })[event.type],
+  resolveType: (event) => ({ sources: InferenceSources, token: InferenceToken, done: InferenceDone, error: InferenceError })[event.type],
 });
 
 builder.subscriptionField('inference', (t) =>
@@ -69,7 +68,7 @@ async function* emptyStream(): AsyncGenerator<InferenceEvent> {}
 builder.mutationField('stopGeneration', (t) =>
   t.field({
     description:
-      'Stops the generation answering a Human message (or a chat\'s latest one), on whichever instance it runs: the ' +
+      "Stops the generation answering a Human message (or a chat's latest one), on whichever instance it runs: the " +
       'model request is aborted, the reply stored incomplete with code STOPPED, and every subscriber gets that ' +
       'InferenceError. Returns the reply as stored then; when nothing is running, the latest reply unchanged (null ' +
       'if there is none).',
@@ -79,6 +78,7 @@ builder.mutationField('stopGeneration', (t) =>
       conversationId: t.arg.id({ required: true }),
       internet: t.arg.boolean({ defaultValue: false, required: true }),
     },
-    resolve: (_root, { conversationId, internet }, ctx) => ctx.services.replies.stop(String(conversationId), { caller: ctx.caller, internet }),
+    resolve: (_root, { conversationId, internet }, ctx) =>
+      ctx.services.replies.stop(String(conversationId), { caller: ctx.caller, internet }),
   }),
 );

@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { ApiKey, PrismaClient } from '../generated/prisma/client.ts';
 import { notFound } from '../errors.ts';
-import { isUuid, OwnerName, parseInput } from './inputs.ts';
+import type { ApiKey, PrismaClient } from '../generated/prisma/client.ts';
 import { type Caller, ownerCaller } from './caller.ts';
+import { isUuid, OwnerName, parseInput } from './inputs.ts';
 
 /**
  * `cgk_<id>_<secret>`: the id (32 hex digits) finds the row, the secret (256 random bits) proves

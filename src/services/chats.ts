@@ -1,8 +1,8 @@
+import { notFound } from '../errors.ts';
 import type { Chat, Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import type { Caller } from './caller.ts';
-import { notFound } from '../errors.ts';
-import { CreateChatInput, isUuid, parseInput, UpdateChatInput } from './inputs.ts';
 import { type ChatEventBus, publishChatEvent } from './events.ts';
+import { CreateChatInput, isUuid, parseInput, UpdateChatInput } from './inputs.ts';
 import { isRecordMissing } from './prisma-errors.ts';
 
 /** What a GraphQL resolver may add to a read (Pothos' selection), `{}` for REST. */

@@ -1,9 +1,9 @@
-import type { Caller } from './caller.ts';
-import type { Conversation, Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { notFound } from '../errors.ts';
+import type { Conversation, Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import type { Caller } from './caller.ts';
 import { visibleChats } from './chats.ts';
-import { CreateConversationInput, isUuid, parseInput } from './inputs.ts';
 import { type ChatEventBus, publishChatEvent } from './events.ts';
+import { CreateConversationInput, isUuid, parseInput } from './inputs.ts';
 import { isForeignKeyViolation } from './prisma-errors.ts';
 
 export type ConversationQuery = { include?: Prisma.ConversationInclude; select?: Prisma.ConversationSelect };

@@ -205,8 +205,14 @@ const KnowledgeGraph = z.object({
 const OrganicResult = z.object({ title: Text, link: Link, snippet: Text.optional() });
 const SearchResponse = z.object({
   error: z.string().optional(),
-  search_metadata: z.object({ google_url: Link.optional().catch(undefined) }).optional().catch(undefined),
-  search_parameters: z.object({ q: z.string().optional().catch(undefined) }).optional().catch(undefined),
+  search_metadata: z
+    .object({ google_url: Link.optional().catch(undefined) })
+    .optional()
+    .catch(undefined),
+  search_parameters: z
+    .object({ q: z.string().optional().catch(undefined) })
+    .optional()
+    .catch(undefined),
   answer_box: z.unknown().optional(),
   knowledge_graph: z.unknown().optional(),
   organic_results: z.array(z.unknown()).optional(),

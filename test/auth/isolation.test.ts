@@ -6,8 +6,8 @@
 import { type Client, createClient, type ExecutionResult } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestApp, listen, postGraphQL, type TestApp } from '../support/app.ts';
-import { readSse } from '../support/sse.ts';
 import { type SerpApiStandin, startSerpApiStandin } from '../support/serpapi-standin.ts';
+import { readSse } from '../support/sse.ts';
 import { startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
 
 const ADMIN_KEY = 'isolation-admin-key-0123456789abcdefghij';
@@ -192,10 +192,7 @@ describe('GraphQL: Bob against Alice', () => {
       const received: { type: string; chatId: string }[] = [];
       let connected!: () => void;
       const ready = new Promise<void>((resolve) => (connected = resolve));
-      const iterator = sseClient(headers, singleConnection).iterate(
-        { query, variables: { chat } },
-        { connected: () => connected() },
-      );
+      const iterator = sseClient(headers, singleConnection).iterate({ query, variables: { chat } }, { connected: () => connected() });
       const reading = (async () => {
         for await (const result of iterator) {
           received.push(result.data!.chatEvents as { type: string; chatId: string });
@@ -219,12 +216,7 @@ describe('GraphQL: Bob against Alice', () => {
     await Promise.all([bobAll.reading, aliceAll.reading]);
 
     expect(bobAll.received.map((event) => event.chatId)).toEqual([own, own]);
-    expect(aliceAll.received.map((event) => event.type)).toEqual([
-      'CHAT_UPDATED',
-      'CONVERSATION_CREATED',
-      'CHAT_CREATED',
-      'CHAT_DELETED',
-    ]);
+    expect(aliceAll.received.map((event) => event.type)).toEqual(['CHAT_UPDATED', 'CONVERSATION_CREATED', 'CHAT_CREATED', 'CHAT_DELETED']);
     expect(bobHers.received).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, quoteIdentifier } from '../../src/db/database.ts';
-import { MIGRATIONS_DIR, migrate, MigrationError, readMigrations } from '../../src/db/migrate.ts';
+import { MIGRATIONS_DIR, MigrationError, migrate, readMigrations } from '../../src/db/migrate.ts';
 import { createTestDatabase, isolatedDatabaseUrl, TEST_STORE, type TestDatabase } from '../support/database.ts';
 
 const run = promisify(execFile);
@@ -30,7 +30,9 @@ interface MigrationRow {
 
 const rows = (database: TestDatabase) =>
   database.withSession((session) =>
-    session.query<MigrationRow>('SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name'),
+    session.query<MigrationRow>(
+      'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name',
+    ),
   );
 
 describe('migrations', () => {
@@ -72,7 +74,10 @@ describe('migrations', () => {
     try {
       await cp(MIGRATIONS_DIR, dir, { recursive: true });
       await cp(join(dir, (await readMigrations())[0]!.name), join(dir, '29990101000000_broken'), { recursive: true });
-      await writeFile(join(dir, '29990101000000_broken', 'migration.sql'), 'CREATE TABLE "half" (id int);\nSELECT * FROM "missing_table";\n');
+      await writeFile(
+        join(dir, '29990101000000_broken', 'migration.sql'),
+        'CREATE TABLE "half" (id int);\nSELECT * FROM "missing_table";\n',
+      );
       const failure = await migrate(database, dir).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(MigrationError);
       expect(String(failure)).toMatch(/29990101000000_broken failed/);
@@ -95,7 +100,9 @@ describe.runIf(TEST_STORE === 'postgres')('migrations on a PostgreSQL server', (
         run('npx', ['tsx', 'scripts/migrate.ts'], { env }),
       ]);
       // One process applied the history, the other waited on the lock and found nothing to do.
-      expect([first.stdout, second.stdout].sort()).toEqual(['Applied: ' + (await readMigrations()).map((m) => m.name).join(', ') + '\n', 'Database schema up to date\n'].sort());
+      expect([first.stdout, second.stdout].sort()).toEqual(
+        [`Applied: ${(await readMigrations()).map((m) => m.name).join(', ')}\n`, 'Database schema up to date\n'].sort(),
+      );
       const database = await openDatabase(url);
       try {
         const counted = await database.withSession((s) =>

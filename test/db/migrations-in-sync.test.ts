@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pendingSchemaSql } from '../../scripts/migrate-new.ts';
 
 // Each call boots Prisma's WASM schema engine and two in-memory PGlite databases: several seconds.

@@ -27,7 +27,10 @@ describe('isDatabaseUnavailable', () => {
     ['query timeout', new Error('Query read timeout')],
     ['lost connection', new Error('Connection terminated unexpectedly')],
     ['connection refused', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
-    ['transaction never started', prismaError('P2028', undefined, 'Transaction API error: Unable to start a transaction in the given time.')],
+    [
+      'transaction never started',
+      prismaError('P2028', undefined, 'Transaction API error: Unable to start a transaction in the given time.'),
+    ],
   ])('%s', (_case, error) => {
     expect(isDatabaseUnavailable(error)).toBe(true);
   });

@@ -5,7 +5,7 @@
  * killed with SIGKILL, one stopped with SIGTERM, or a Redis restart does to running streams.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GatewayCluster, type ClusterGateway, startGatewayCluster } from '../support/gateway-cluster.ts';
+import { type ClusterGateway, type GatewayCluster, startGatewayCluster } from '../support/gateway-cluster.ts';
 import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts';
 import { defaultPage, type SerpApiStandin, startSerpApiStandin } from '../support/serpapi-standin.ts';
 import { readSse, type SseEvent, sseEvents, tokensOf } from '../support/sse.ts';
@@ -164,10 +164,13 @@ describe('stop', () => {
     const follower = sseEvents(await infer(c, id));
     const generator = sseEvents(await infer(a, id));
     await untilTokens(follower, 2);
-    const response = await b.request('/graphql', json('POST', {
-      query: 'mutation Stop($id: ID!) { stopGeneration(conversationId: $id) { id status errorCode message } }',
-      variables: { id },
-    }));
+    const response = await b.request(
+      '/graphql',
+      json('POST', {
+        query: 'mutation Stop($id: ID!) { stopGeneration(conversationId: $id) { id status errorCode message } }',
+        variables: { id },
+      }),
+    );
     const { data } = await response.json();
     expect(data.stopGeneration).toMatchObject({ status: 'INCOMPLETE', errorCode: 'STOPPED' });
     for (const events of [await rest(follower), await rest(generator)]) {

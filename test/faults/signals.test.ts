@@ -39,10 +39,7 @@ afterAll(async () => {
 async function startGateway(launcher: Launcher): Promise<GatewayProcess> {
   const url = isolatedPostgresUrl();
   databases.push(url);
-  const gateway = await spawnGateway(
-    { DATABASE_URL: url, TGI_URL: tgi.url, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) },
-    launcher,
-  );
+  const gateway = await spawnGateway({ DATABASE_URL: url, TGI_URL: tgi.url, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) }, launcher);
   await gateway.ready();
   return gateway;
 }
@@ -88,7 +85,9 @@ describe.each<[string, Launcher]>([
   ['npm start', 'npm'],
   ['node dist/main.js', 'dist'],
 ])('SIGTERM to the pid of `%s`', (_command, launcher) => {
-  it('shuts down gracefully and exits 0 at once: streams end with SHUTDOWN, chatEvents subscribers complete', { timeout: 90_000 }, async () => {
+  it('shuts down gracefully and exits 0 at once: streams end with SHUTDOWN, chatEvents subscribers complete', {
+    timeout: 90_000,
+  }, async () => {
     const gateway = await startGateway(launcher);
 
     // Dashboards on both graphql-sse modes; the single connection stays open even with no operation.

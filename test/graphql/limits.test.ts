@@ -9,7 +9,10 @@ async function post(app: TestApp, query: string, variables?: Record<string, unkn
     headers: { 'content-type': 'application/json', accept },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, ...((await response.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] }) };
+  return {
+    status: response.status,
+    ...((await response.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] }),
+  };
 }
 
 /** The Conversation.chat ↔ Chat.conversations cycle, `levels` pages of 100 messages deep. */
@@ -23,7 +26,10 @@ function conversationsOf(levels: number): string {
     : `conversations(first: 100) { edges { node { id chat { ${conversationsOf(levels - 1)} } } } }`;
 }
 
-const refusal = (message: RegExp) => ({ status: 400, errors: [{ message: expect.stringMatching(message), extensions: { code: 'QUERY_TOO_COMPLEX' } }] });
+const refusal = (message: RegExp) => ({
+  status: 400,
+  errors: [{ message: expect.stringMatching(message), extensions: { code: 'QUERY_TOO_COMPLEX' } }],
+});
 
 describe('GraphQL limits, defaults', () => {
   let app: TestApp;
@@ -77,7 +83,12 @@ describe('GraphQL limits, defaults', () => {
   });
 
   it("answers GraphiQL's introspection query", async () => {
-    const introspection = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, inputValueDeprecation: true });
+    const introspection = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      inputValueDeprecation: true,
+    });
     const { status, errors, data } = await post(app, introspection);
     expect({ status, errors }).toEqual({ status: 200, errors: undefined });
     expect(data).toHaveProperty('__schema.types');
@@ -138,9 +149,7 @@ describe('GraphQL limits, each just past its bound and at it', () => {
     await passes(query, { n: 33 }); // 1 + 33 × 3 = 100
     await passes(query); // the default page: 1 + 20 × 3
     expect(await post(app, query, { n: 34 })).toMatchObject(refusal(/^Query cost limit of 100 exceeded, found 103\.$/));
-    expect(await post(app, 'query Chats($n: Int = 34) { chats(first: $n) { edges { node { id } } } }')).toMatchObject(
-      refusal(/found 103/),
-    );
+    expect(await post(app, 'query Chats($n: Int = 34) { chats(first: $n) { edges { node { id } } } }')).toMatchObject(refusal(/found 103/));
     expect(await post(app, 'query Chats($n: Int) { chats(last: $n) { edges { node { id } } } }', { n: 34 })).toMatchObject(
       refusal(/found 103/),
     );
@@ -150,7 +159,10 @@ describe('GraphQL limits, each just past its bound and at it', () => {
   it('aliases (those of __typename are free)', async () => {
     await passes('{ a: chats(first: 1) { edges { cursor } } b: chats(first: 1) { edges { cursor } } t: __typename }');
     expect(
-      await post(app, '{ a: chats(first: 1) { edges { cursor } } b: chats(first: 1) { edges { cursor } } c: chats(first: 1) { edges { cursor } } }'),
+      await post(
+        app,
+        '{ a: chats(first: 1) { edges { cursor } } b: chats(first: 1) { edges { cursor } } c: chats(first: 1) { edges { cursor } } }',
+      ),
     ).toMatchObject(refusal(/^Aliases limit of 2 exceeded, found 3\.$/));
   });
 
@@ -169,8 +181,14 @@ describe('GraphQL limits, each just past its bound and at it', () => {
 
   it('answers 400 also to clients that accept only application/json', async () => {
     // Yoga would answer 200 to them for refusals found while parsing or validating.
-    for (const query of [`{ ${Array(59).fill('__typename').join(' ')} }`, '{ chats { edges { node { conversations { __typename } } } } }']) {
-      expect(await post(app, query, undefined, 'application/json')).toMatchObject({ status: 400, errors: [{ extensions: { code: 'QUERY_TOO_COMPLEX' } }] });
+    for (const query of [
+      `{ ${Array(59).fill('__typename').join(' ')} }`,
+      '{ chats { edges { node { conversations { __typename } } } } }',
+    ]) {
+      expect(await post(app, query, undefined, 'application/json')).toMatchObject({
+        status: 400,
+        errors: [{ extensions: { code: 'QUERY_TOO_COMPLEX' } }],
+      });
     }
   });
 });

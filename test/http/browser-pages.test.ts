@@ -17,7 +17,8 @@ const PAGES = [
 ] as const;
 
 /** Every URL an attribute of `html` names (src, href, action…). */
-const attributeUrls = (html: string) => [...html.matchAll(/\b(?:src|href|action|srcset|poster|data)\s*=\s*["']([^"']*)["']/gi)].map((match) => match[1]!);
+const attributeUrls = (html: string) =>
+  [...html.matchAll(/\b(?:src|href|action|srcset|poster|data)\s*=\s*["']([^"']*)["']/gi)].map((match) => match[1]!);
 
 describe.each(PAGES)('%s', (_name, path, headers) => {
   it('names no other host, and runs no inline script or style', async () => {
@@ -40,7 +41,9 @@ describe.each(PAGES)('%s', (_name, path, headers) => {
     for (const url of attributeUrls(html)) {
       const asset = await app.request(url);
       expect(asset.status, url).toBe(200);
-      expect(asset.headers.get('content-type'), url).toMatch(url.endsWith('.js') ? /^text\/javascript/ : url.endsWith('.css') ? /^text\/css/ : /^image\//);
+      expect(asset.headers.get('content-type'), url).toMatch(
+        url.endsWith('.js') ? /^text\/javascript/ : url.endsWith('.css') ? /^text\/css/ : /^image\//,
+      );
       const body = await asset.text();
       expect(body.length, url).toBeGreaterThan(100);
       if (url.includes('-start.js')) expect(body, url).not.toMatch(/https?:\/\//);

@@ -74,7 +74,9 @@ describe.skipIf(!available || process.env.TEST_STORE === 'postgres')('the pages 
 
   it('GraphiQL loads the schema and runs a query', async () => {
     const page = await context.newPage();
-    const introspection = page.waitForResponse((response) => response.request().method() === 'POST' && /__schema/.test(response.request().postData() ?? ''));
+    const introspection = page.waitForResponse(
+      (response) => response.request().method() === 'POST' && /__schema/.test(response.request().postData() ?? ''),
+    );
     await page.goto(`${server.url}/graphql`);
     expect((await introspection).status()).toBe(200);
     await page.locator('.graphiql-query-editor .monaco-editor').first().click();
@@ -85,6 +87,7 @@ describe.skipIf(!available || process.env.TEST_STORE === 'postgres')('the pages 
     await page.locator('.suggest-widget.visible').waitFor();
     await page.keyboard.press('Escape');
     await page.locator('.graphiql-execute-button').click();
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the text as the reader sees it, which is what is checked
     await expect.poll(() => page.locator('.graphiql-response').innerText(), { timeout: 20_000 }).toMatch(/"edges":\s*\[\]/);
     expect(foreign).toEqual([]);
     expect(problems).toEqual([]);
@@ -94,7 +97,10 @@ describe.skipIf(!available || process.env.TEST_STORE === 'postgres')('the pages 
   it('/docs renders every operation of the OpenAPI description', async () => {
     const page = await context.newPage();
     await page.goto(`${server.url}/docs`);
-    await expect.poll(() => page.locator('.swagger-ui .info .title').innerText(), { timeout: 20_000 }).toContain('chat-gateway legacy REST API');
+    await expect
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the text as the reader sees it, which is what is checked
+      .poll(() => page.locator('.swagger-ui .info .title').innerText(), { timeout: 20_000 })
+      .toContain('chat-gateway legacy REST API');
     const document = await (await app.request('/openapi.json')).json();
     const operations = Object.values(document.paths).flatMap((item) => Object.keys(item as object));
     expect(await page.locator('.opblock').count()).toBe(operations.length);

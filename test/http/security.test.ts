@@ -69,7 +69,11 @@ describe('CORS', () => {
     it('answers the preflight of a listed origin with the methods and headers our clients use', async () => {
       const response = await app.request(path(), {
         method: 'OPTIONS',
-        headers: { origin: ALLOWED, 'access-control-request-method': preflight.method, 'access-control-request-headers': preflight.headers },
+        headers: {
+          origin: ALLOWED,
+          'access-control-request-method': preflight.method,
+          'access-control-request-headers': preflight.headers,
+        },
       });
       expect(response.status).toBe(204);
       expect(response.headers.get('access-control-allow-origin')).toBe(ALLOWED);
@@ -91,7 +95,10 @@ describe('CORS', () => {
   it('allows no origin by default', async () => {
     const closed = await createTestApp();
     try {
-      const response = await closed.request('/graphql', { ...ROUTES[2]!.init, headers: { 'content-type': 'application/json', origin: ALLOWED } });
+      const response = await closed.request('/graphql', {
+        ...ROUTES[2]!.init,
+        headers: { 'content-type': 'application/json', origin: ALLOWED },
+      });
       expect(response.status).toBe(200);
       expect(response.headers.get('access-control-allow-origin')).toBeNull();
     } finally {
@@ -107,20 +114,31 @@ describe('cross-site request forgery on GraphQL', () => {
 
   // The bodies a page of another site can send with no preflight: a form, text/plain, no type at all.
   it.each([
-    ['/graphql', 'application/x-www-form-urlencoded', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ query: mutation }) }],
+    [
+      '/graphql',
+      'application/x-www-form-urlencoded',
+      { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ query: mutation }) },
+    ],
     ['/graphql', 'multipart/form-data', { body: multipart }],
     ['/graphql', 'text/plain', { headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: mutation }) }],
     ['/graphql', 'no Content-Type', { body: new Blob([JSON.stringify({ query: mutation })]) }],
     ['/graphql/stream', 'text/plain', { headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: mutation }) }],
-  ] as [string, string, RequestInit][])('refuses a mutation POSTed to %s as %s with a JSON 415, storing nothing', async (path, _type, init) => {
-    const response = await app.request(path, { method: 'POST', ...init, headers: { ...(init.headers as Record<string, string>), origin: DENIED } });
-    expect(response.status).toBe(415);
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await response.json()).toEqual({
-      errors: [{ message: 'Content-Type must be application/json', extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }],
-    });
-    expect(await app.database.prisma.chat.count({ where: { name: 'forged' } })).toBe(0);
-  });
+  ] as [string, string, RequestInit][])(
+    'refuses a mutation POSTed to %s as %s with a JSON 415, storing nothing',
+    async (path, _type, init) => {
+      const response = await app.request(path, {
+        method: 'POST',
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), origin: DENIED },
+      });
+      expect(response.status).toBe(415);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await response.json()).toEqual({
+        errors: [{ message: 'Content-Type must be application/json', extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }],
+      });
+      expect(await app.database.prisma.chat.count({ where: { name: 'forged' } })).toBe(0);
+    },
+  );
 
   it('refuses a mutation sent with GET', async () => {
     const response = await app.request(`/graphql?query=${encodeURIComponent(mutation)}`);
@@ -174,7 +192,12 @@ describe('security headers', () => {
 
   /** The CSP directives of a response, by name. */
   const policyOf = (response: Response) =>
-    new Map(response.headers.get('content-security-policy')!.split(/;\s*/).map((d) => [d.split(' ')[0]!, d.split(' ').slice(1)]));
+    new Map(
+      response.headers
+        .get('content-security-policy')!
+        .split(/;\s*/)
+        .map((d) => [d.split(' ')[0]!, d.split(' ').slice(1)]),
+    );
 
   it.each([
     ['GraphiQL', '/graphql'],

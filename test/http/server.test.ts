@@ -53,7 +53,9 @@ describe('request timeouts', () => {
 
   it('does not cut a reply streamed for longer than the request timeout (REST SSE)', async () => {
     const chat = await (await app.request('/chats/create', jsonInit('POST', { name: 'long reply' }))).json();
-    const asked = await (await app.request('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'Take your time' }))).json();
+    const asked = await (
+      await app.request('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'Take your time' }))
+    ).json();
     const tokens = Array.from({ length: 8 }, (_, i) => `t${i} `);
     tgi.script({ kind: 'tokens', tokens, pacing: { firstTokenDelayMs: 300, intervalMs: 300 } });
     const started = performance.now();

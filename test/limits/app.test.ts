@@ -8,8 +8,8 @@ import { setImmediate as macrotask } from 'node:timers/promises';
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, jsonInit, listen, type TestApp } from '../support/app.ts';
-import { readSse, sseEvents, tokensOf } from '../support/sse.ts';
 import { type SerpApiStandin, startSerpApiStandin } from '../support/serpapi-standin.ts';
+import { readSse, sseEvents, tokensOf } from '../support/sse.ts';
 import { startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
 
 let tgi: TgiStandin;
@@ -60,8 +60,7 @@ async function question(app: TestApp, message = 'What lives in the sea?'): Promi
   return (await post<{ id: string }>(app, '/conversations/create', { chat_id: chat.id, role: 'Human', message })).id;
 }
 
-const infer = (app: TestApp, id: string, query = '', init: RequestInit = {}) =>
-  app.request(`/conversations/inference/${id}${query}`, init);
+const infer = (app: TestApp, id: string, query = '', init: RequestInit = {}) => app.request(`/conversations/inference/${id}${query}`, init);
 
 const replies = (app: TestApp, questionId: string) => app.database.prisma.conversation.count({ where: { replyToId: questionId } });
 
@@ -121,7 +120,11 @@ describe('requests per minute', () => {
     expect(health.status).toBe(200);
     expect(health.headers.get('ratelimit-limit')).toBeNull();
 
-    await expectRefused(await app.request('/chats/create', jsonInit('POST', { name: 'refused' })), 3, /3 requests per minute; retry in \d+ s/);
+    await expectRefused(
+      await app.request('/chats/create', jsonInit('POST', { name: 'refused' })),
+      3,
+      /3 requests per minute; retry in \d+ s/,
+    );
     expect(await app.database.prisma.chat.count()).toBe(0);
 
     const graphql = await app.request('/graphql', jsonInit('POST', { query: 'mutation { createChat(name: "refused") { id } }' }));
@@ -311,9 +314,7 @@ describe('concurrent streams', () => {
       expect((await infer(app, '3fa85f64-5717-4562-b3fc-2c963f66afa6')).status).toBe(404);
       expect((await infer(app, 'not-an-id')).status).toBe(404);
       expect((await infer(app, answered, '', { headers: { 'last-event-id': answeredFinalId } })).status).toBe(204);
-      expect(await subscriptionErrorCodes(app.request, INFERENCE, { id: '3fa85f64-5717-4562-b3fc-2c963f66afa6' })).toEqual([
-        'NOT_FOUND',
-      ]);
+      expect(await subscriptionErrorCodes(app.request, INFERENCE, { id: '3fa85f64-5717-4562-b3fc-2c963f66afa6' })).toEqual(['NOT_FOUND']);
     }
     const leaveFirst = await heldStream(app.request);
     const leaveSecond = await heldStream(app.request);
@@ -336,7 +337,11 @@ describe('completion tokens per day', () => {
     // The charge follows the generation's end in the same turn of the event loop.
     await macrotask();
 
-    const retryAfter = await expectRefused(await infer(app, asked, '?regenerate=true'), 10, /10 completion tokens per 24 hours; retry in 24 h/);
+    const retryAfter = await expectRefused(
+      await infer(app, asked, '?regenerate=true'),
+      10,
+      /10 completion tokens per 24 hours; retry in 24 h/,
+    );
     expect(retryAfter).toBeGreaterThan(23 * 3600);
     await expectRefused(await infer(app, await question(app)), 10, /completion tokens/);
     expect(tgi.requests.length - before).toBe(1);

@@ -1,10 +1,10 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { anonymousCaller, type Caller, ownerCaller } from '../../src/services/caller.ts';
 import type { LimitsConfig } from '../../src/config.ts';
 import { loadConfig } from '../../src/config.ts';
 import { AppError } from '../../src/errors.ts';
 import { completionTokensOf, Limits, releasingWhenDone } from '../../src/limits/limits.ts';
+import { anonymousCaller, type Caller, ownerCaller } from '../../src/services/caller.ts';
 
 const UNLIMITED: LimitsConfig = {
   requestsPerMinute: null,
@@ -59,12 +59,13 @@ describe('configuration', () => {
     expect(off.limits).toEqual({ ...UNLIMITED, exemptAdmins: false });
   });
 
-  it.each([['LIMIT_REQUESTS_PER_MINUTE', '-1'], ['LIMIT_CONCURRENT_STREAMS', '2.5'], ['LIMIT_SEARCHES_PER_DAY', 'many']])(
-    'refuses %s=%s',
-    (name, value) => {
-      expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
-    },
-  );
+  it.each([
+    ['LIMIT_REQUESTS_PER_MINUTE', '-1'],
+    ['LIMIT_CONCURRENT_STREAMS', '2.5'],
+    ['LIMIT_SEARCHES_PER_DAY', 'many'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
 });
 
 describe('requests per minute', () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestApp, jsonInit, postGraphQL, type TestApp } from '../support/app.ts';
 import { TEST_STORE } from '../support/database.ts';
 import { type Scrape, scrape } from '../support/metrics.ts';
-import { startSerpApiStandin, type SerpApiStandin } from '../support/serpapi-standin.ts';
+import { type SerpApiStandin, startSerpApiStandin } from '../support/serpapi-standin.ts';
 import { readSse, sseEvents, tokensOf } from '../support/sse.ts';
 import { startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
 
@@ -115,7 +115,9 @@ describe('GET /metrics', () => {
 
     // The same question twice: one search, then the cache.
     for (let round = 0; round < 2; round += 1) {
-      const events = await readSse(await app.request(`/conversations/inference_internet/${await question('Who won the World Cup in 1990?')}`));
+      const events = await readSse(
+        await app.request(`/conversations/inference_internet/${await question('Who won the World Cup in 1990?')}`),
+      );
       expect(events[0]).toMatchObject({ event: 'sources', data: { error: null } });
     }
     serp.script({ kind: 'error', errorType: 'outOfSearches' });

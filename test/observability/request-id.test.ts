@@ -3,8 +3,9 @@
  * response, on every log line the request causes (a generation it started included) and sent to the
  * model server.
  */
-import { loadConfig } from '../../src/config.ts';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { bearer, createTestApp, jsonInit, postGraphQL, type TestApp } from '../support/app.ts';
 import { readSse } from '../support/sse.ts';
@@ -20,7 +21,10 @@ const logs: LogLine[] = [];
 
 beforeAll(async () => {
   tgi = await startTgiStandin({ keepAliveMs: 0 });
-  const logger = createLogger({ log: { level: 'info' }, inference: loadConfig({}).inference, search: null }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  const logger = createLogger(
+    { log: { level: 'info' }, inference: loadConfig({}).inference, search: null },
+    { write: (line: string) => void logs.push(JSON.parse(line)) },
+  );
   app = await createTestApp({ TGI_URL: tgi.url, INFERENCE_SAVE_INTERVAL_MS: '50' }, { logger });
 });
 
@@ -54,7 +58,7 @@ describe('X-Request-Id', () => {
     ['with a quote', 'a"b'],
     ['with a slash', 'a/b'],
     ['not ASCII', 'é'],
-  ])('makes a new one when the client\'s is %s', async (_case, sent) => {
+  ])("makes a new one when the client's is %s", async (_case, sent) => {
     const response = await app.request('/chats/', sent === undefined ? {} : withId(sent));
     expect(response.headers.get('x-request-id')).toMatch(UUID);
   });

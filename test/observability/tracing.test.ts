@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startTracing, type Tracing } from '../../src/observability/tracing.ts';
 import { createTestApp, jsonInit, postGraphQL, type TestApp } from '../support/app.ts';
-import { startSerpApiStandin, type SerpApiStandin } from '../support/serpapi-standin.ts';
+import { type SerpApiStandin, startSerpApiStandin } from '../support/serpapi-standin.ts';
 import { readSse, tokensOf } from '../support/sse.ts';
 import { startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
 
@@ -136,7 +136,9 @@ describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     expect(database.length).toBeGreaterThan(0);
     for (const span of database) expect(descendsFrom(span, request!)).toBe(true);
 
-    const upstream = spans.find((span) => span.kind === SPAN_KIND.client && span.attributes['url.full'] === `${tgi.url}/v1/chat/completions`);
+    const upstream = spans.find(
+      (span) => span.kind === SPAN_KIND.client && span.attributes['url.full'] === `${tgi.url}/v1/chat/completions`,
+    );
     expect(upstream).toMatchObject({ attributes: { 'http.request.method': 'POST', 'http.response.status_code': 200 } });
     expect(descendsFrom(upstream!, request!)).toBe(true);
 

@@ -63,7 +63,12 @@ async function drain(listener: AsyncIterable<InferenceEvent>): Promise<Inference
 
 const textOf = (events: InferenceEvent[]) => events.map((event) => (event.type === 'token' ? event.text : '')).join('');
 const positionsOf = (events: InferenceEvent[]) => events.filter((event) => event.type === 'token').map((event) => event.position);
-const done = (message: string): InferenceEvent => ({ type: 'done', position: message.length + 1, conversation: storedRow({ message, status: 'complete' }), usage: null });
+const done = (message: string): InferenceEvent => ({
+  type: 'done',
+  position: message.length + 1,
+  conversation: storedRow({ message, status: 'complete' }),
+  usage: null,
+});
 
 describe('a follower', () => {
   it('gets the backlog and the live batches that overlap it once each', async () => {

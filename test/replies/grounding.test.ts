@@ -4,8 +4,7 @@ import { groundedSystemPrompt, isFollowUp, searchQueryFor } from '../../src/repl
 import { conversationRows } from '../support/conversation-rows.ts';
 
 /** A chat's messages in order, as the history query returns them. */
-const chat = (...messages: [Conversation['role'], string][]) =>
-  conversationRows(...messages.map(([role, message]) => ({ role, message })));
+const chat = (...messages: [Conversation['role'], string][]) => conversationRows(...messages.map(([role, message]) => ({ role, message })));
 
 const queryOf = (history: Conversation[]) => searchQueryFor(history, history.at(-1)!);
 

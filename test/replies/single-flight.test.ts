@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { Limits } from '../../src/limits/limits.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
-import { ReplyService } from '../../src/replies/service.ts';
 import type { InferenceEvent } from '../../src/replies/events.ts';
+import { ReplyService } from '../../src/replies/service.ts';
 import { anonymousCaller } from '../../src/services/caller.ts';
 import { createChatEventBus } from '../../src/services/events.ts';
 import type { ChatMessage, ChatModel, ModelDelta } from '../../src/upstream/model.ts';
@@ -39,7 +39,9 @@ function fakeModel() {
       }
     },
   };
-  const all = (delta: ModelDelta | null) => streams.forEach((stream) => stream.push(delta));
+  const all = (delta: ModelDelta | null) => {
+    for (const stream of streams) stream.push(delta);
+  };
   return {
     model,
     streams,
@@ -101,7 +103,12 @@ describe('single flight', () => {
     fake.finish();
     const received = await Promise.all(listeners.map((listener) => drain(listener!)));
     expect(fake.streams.length).toBe(before + 1);
-    const texts = received.map((events) => events.filter((event) => event.type === 'token').map((event) => event.text).join(''));
+    const texts = received.map((events) =>
+      events
+        .filter((event) => event.type === 'token')
+        .map((event) => event.text)
+        .join(''),
+    );
     expect(new Set(texts)).toEqual(new Set(['Hi there']));
     const finals = received.map((events) => events.at(-1)!);
     expect(new Set(finals.map((event) => event.type))).toEqual(new Set(['done']));
@@ -127,7 +134,12 @@ describe('single flight', () => {
     fake.send('New');
     fake.finish();
     const regenerated = await drain((await again)!);
-    expect(regenerated.filter((event) => event.type === 'token').map((event) => event.text).join('')).toBe('New');
+    expect(
+      regenerated
+        .filter((event) => event.type === 'token')
+        .map((event) => event.text)
+        .join(''),
+    ).toBe('New');
     expect(await database.prisma.conversation.count({ where: { replyToId: id } })).toBe(2);
   });
 });

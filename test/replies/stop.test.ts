@@ -20,7 +20,10 @@ beforeAll(async () => {
   tgi = await startTgiStandin({ keepAliveMs: 0 });
   app = await createTestApp({ AUTH: 'required', ADMIN_API_KEY: ADMIN_KEY, TGI_URL: tgi.url, INFERENCE_GRACE_MS: '5000' });
   const keyFor = async (owner: string) =>
-    bearer((await postGraphQL(app, 'mutation($o: String!) { createApiKey(owner: $o) { key } }', { o: owner }, bearer(ADMIN_KEY))).data!.createApiKey.key);
+    bearer(
+      (await postGraphQL(app, 'mutation($o: String!) { createApiKey(owner: $o) { key } }', { o: owner }, bearer(ADMIN_KEY))).data!
+        .createApiKey.key,
+    );
   [alice, bob] = await Promise.all([keyFor('alice'), keyFor('bob')]);
 });
 afterAll(async () => {
@@ -111,7 +114,9 @@ describe('with nothing running', () => {
     const unchanged = await stop(id, alice);
     expect(unchanged.status).toBe(200);
     expect(await unchanged.json()).toEqual(stored);
-    expect((await postGraphQL(app, 'mutation($id: ID!) { stopGeneration(conversationId: $id) { id status } }', { id }, alice)).data).toEqual({
+    expect(
+      (await postGraphQL(app, 'mutation($id: ID!) { stopGeneration(conversationId: $id) { id status } }', { id }, alice)).data,
+    ).toEqual({
       stopGeneration: { id: stored.id, status: 'COMPLETE' },
     });
     // The internet answer is another reply: none yet.

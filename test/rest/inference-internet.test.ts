@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, jsonInit, type TestApp } from '../support/app.ts';
-import { readSse, type SseEvent, sseEvents, tokensOf } from '../support/sse.ts';
 import { defaultPage, type SerpApiStandin, type SerpBehaviour, startSerpApiStandin } from '../support/serpapi-standin.ts';
+import { readSse, type SseEvent, sseEvents, tokensOf } from '../support/sse.ts';
 import { startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
 
 let tgi: TgiStandin;
@@ -61,8 +61,7 @@ async function question(message: string, history: [string, string][] = [], targe
   return { chatId: chat.id, id: asked.id };
 }
 
-const inferInternet = (id: string, init: RequestInit = {}, target = app) =>
-  target.request(`/conversations/inference_internet/${id}`, init);
+const inferInternet = (id: string, init: RequestInit = {}, target = app) => target.request(`/conversations/inference_internet/${id}`, init);
 
 const systemPromptOf = (request: { body: { messages: { role: string; content?: unknown }[] } }) =>
   request.body.messages[0]!.content as string;
@@ -83,7 +82,11 @@ const WORLD_CUP_PAGE: SerpBehaviour = {
   },
   organic: [
     { title: 'World Cup 1990 final', link: 'https://www.fifa.test/1990/final', snippet: 'West Germany beat Argentina 1–0 in Rome.' },
-    { title: '1990 FIFA World Cup - Wikipedia', link: 'https://en.wikipedia.org/wiki/1990_FIFA_World_Cup#Final', snippet: 'Held in Italy.' },
+    {
+      title: '1990 FIFA World Cup - Wikipedia',
+      link: 'https://en.wikipedia.org/wiki/1990_FIFA_World_Cup#Final',
+      snippet: 'Held in Italy.',
+    },
     { title: 'Italia 90 remembered', link: 'https://news.test/italia-90', snippet: 'Thirty-six years on.' },
     { title: 'Beyond the top three', link: 'https://fourth.test/', snippet: 'Not used.' },
   ],
@@ -94,8 +97,7 @@ const WORLD_CUP_SOURCES = [
     index: 1,
     title: '1990 FIFA World Cup',
     url: 'https://en.wikipedia.org/wiki/1990_FIFA_World_Cup',
-    snippet:
-      'West Germany … Football tournament: The 1990 FIFA World Cup was the 14th FIFA World Cup, held in Italy. … Held in Italy.',
+    snippet: 'West Germany … Football tournament: The 1990 FIFA World Cup was the 14th FIFA World Cup, held in Italy. … Held in Italy.',
   },
   { index: 2, title: 'World Cup 1990 final', url: 'https://www.fifa.test/1990/final', snippet: 'West Germany beat Argentina 1–0 in Rome.' },
   { index: 3, title: 'Italia 90 remembered', url: 'https://news.test/italia-90', snippet: 'Thirty-six years on.' },

@@ -40,8 +40,7 @@ async function question(message = 'What lives in the sea?', history: [string, st
 const infer = (id: string, init: RequestInit & { query?: string } = {}) =>
   app.request(`/conversations/inference/${id}${init.query ?? ''}`, init);
 
-const storedReplies = (replyToId: string) =>
-  app.database.prisma.conversation.findMany({ where: { replyToId }, orderBy: { seq: 'asc' } });
+const storedReplies = (replyToId: string) => app.database.prisma.conversation.findMany({ where: { replyToId }, orderBy: { seq: 'asc' } });
 
 /** Reads until `count` events arrived, then hangs up. */
 async function readSome(response: Response, count: number): Promise<SseEvent[]> {
@@ -108,25 +107,29 @@ describe('GET /conversations/inference/<id>', () => {
     expect(events.at(-1)!.data.conversation).toMatchObject({ reply_to_id: asked.id });
   });
 
-  it.each(['inference', 'inference_internet'])('HEAD /conversations/%s/<id> answers the stream headers and starts nothing', async (route) => {
-    const asked = await question('Is this a link preview?');
-    const before = tgi.requests.length;
-    const response = await app.request(`/conversations/${route}/${asked.id}`, { method: 'HEAD' });
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    expect(await response.text()).toBe('');
-    // Give a wrongly started generation the time to reach the model and store its reply.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(tgi.requests.length).toBe(before);
-    expect(await storedReplies(asked.id)).toEqual([]);
-  });
+  it.each(['inference', 'inference_internet'])(
+    'HEAD /conversations/%s/<id> answers the stream headers and starts nothing',
+    async (route) => {
+      const asked = await question('Is this a link preview?');
+      const before = tgi.requests.length;
+      const response = await app.request(`/conversations/${route}/${asked.id}`, { method: 'HEAD' });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(await response.text()).toBe('');
+      // Give a wrongly started generation the time to reach the model and store its reply.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(tgi.requests.length).toBe(before);
+      expect(await storedReplies(asked.id)).toEqual([]);
+    },
+  );
 
   it.each([
     ['an unknown id', async () => '3fa85f64-5717-4562-b3fc-2c963f66afa6', 404, 'NOT_FOUND'],
     ['a malformed id', async () => 'nope', 404, 'NOT_FOUND'],
     [
       "an Assistant message's id",
-      async () => (await post<{ id: string }>('/conversations/create', { chat_id: (await question()).chatId, role: 'Assistant', message: 'hi' })).id,
+      async () =>
+        (await post<{ id: string }>('/conversations/create', { chat_id: (await question()).chatId, role: 'Assistant', message: 'hi' })).id,
       422,
       'VALIDATION_FAILED',
     ],
@@ -168,8 +171,16 @@ describe('faults: the listener always gets error or done, nothing is stored as c
   });
 
   it.each([
-    ['an error frame mid-stream', { kind: 'error-frame', afterTokens: ['Half', ' an'], errorType: 'generation' } as const, 'UPSTREAM_ERROR'],
-    ['the connection dropped mid-stream', { kind: 'drop', afterTokens: ['Half', ' an'], pacing: { intervalMs: 10 } } as const, 'UPSTREAM_ERROR'],
+    [
+      'an error frame mid-stream',
+      { kind: 'error-frame', afterTokens: ['Half', ' an'], errorType: 'generation' } as const,
+      'UPSTREAM_ERROR',
+    ],
+    [
+      'the connection dropped mid-stream',
+      { kind: 'drop', afterTokens: ['Half', ' an'], pacing: { intervalMs: 10 } } as const,
+      'UPSTREAM_ERROR',
+    ],
     ['a stall between tokens', { kind: 'stall', afterTokens: ['Half', ' an'] } as const, 'UPSTREAM_TIMEOUT'],
   ])('%s: partial text kept, stored as failed', async (_case, behaviour, code) => {
     const asked = await question();
@@ -259,7 +270,8 @@ describe('faults: the listener always gets error or done, nothing is stored as c
     expect(updates.every((sql) => /FROM \(VALUES/.test(sql))).toBe(true);
     const events = await Promise.all(responses.map(readSse));
     for (const streamed of events) expect(tokensOf(streamed)).toBe(tokens.join(''));
-    for (const asked of [one, two]) expect((await storedReplies(asked.id))[0]).toMatchObject({ status: 'complete', message: tokens.join('') });
+    for (const asked of [one, two])
+      expect((await storedReplies(asked.id))[0]).toMatchObject({ status: 'complete', message: tokens.join('') });
   });
 
   it('stores a reply whose tokens hold U+0000 (which PostgreSQL text refuses), as U+FFFD both streamed and stored', async () => {
@@ -371,7 +383,17 @@ describe('EventSource', () => {
   it('onmessage alone reassembles the reply: tokens are unnamed events of raw text, a token of several lines is several data lines', async () => {
     const server = await listen(app);
     const asked = await question();
-    const tokens = ['Hello', ' world', '\n\n', '  indented\nline two', ' é 🐟', ' {"json": "as text"}', ' crlf\r\nand cr\ralone', ' data: x', '\n'];
+    const tokens = [
+      'Hello',
+      ' world',
+      '\n\n',
+      '  indented\nline two',
+      ' é 🐟',
+      ' {"json": "as text"}',
+      ' crlf\r\nand cr\ralone',
+      ' data: x',
+      '\n',
+    ];
     tgi.script({ kind: 'tokens', tokens });
     const source = new EventSource(`${server.url}/conversations/inference/${asked.id}`);
     try {

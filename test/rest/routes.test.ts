@@ -122,6 +122,7 @@ describe('conversations', () => {
 });
 
 describe('bad input: a JSON error with the right status, nothing stored', () => {
+  // biome-ignore format: one case per line, read as a table
   const cases: [string, () => Promise<[string, RequestInit]>, number, string, RegExp][] = [
     ['malformed JSON', async () => ['/chats/create', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": ' }], 400, 'BAD_REQUEST', /Malformed JSON/],
     ['a body that is not JSON', async () => ['/chats/create', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'name=x' }], 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/],

@@ -51,7 +51,7 @@ describe('conversations', () => {
     expect(read.data?.conversation).toEqual({ id: conversation.id, role: 'Human', message: 'Hello', chat: { id: chatId } });
   });
 
-  it('pages a chat\'s messages oldest first', async () => {
+  it("pages a chat's messages oldest first", async () => {
     const { data: chat } = await app.graphql(CreateChat, { name: 'paged' });
     const id = chat!.createChat.id;
     const messages = Array.from({ length: 7 }, (_, i) => `m${i}`);

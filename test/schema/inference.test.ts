@@ -204,7 +204,13 @@ describe.each(MODES)('inference subscription, graphql-sse $name', (mode) => {
     expect(error).toBeUndefined();
     const events = results.map((result) => result.data!.inference);
 
-    expect(events.map((event) => event.__typename)).toEqual(['InferenceSources', 'InferenceToken', 'InferenceToken', 'InferenceToken', 'InferenceDone']);
+    expect(events.map((event) => event.__typename)).toEqual([
+      'InferenceSources',
+      'InferenceToken',
+      'InferenceToken',
+      'InferenceToken',
+      'InferenceDone',
+    ]);
     const [sources] = events;
     if (sources?.__typename !== 'InferenceSources') throw new Error('no sources first');
     expect(sources.error).toBeNull();
@@ -266,9 +272,12 @@ describe.each(MODES)('inference subscription, graphql-sse $name', (mode) => {
 
     const last = events.at(-1)!;
     expect(last).toMatchObject({ __typename: 'InferenceError', code: 'UPSTREAM_ERROR' });
-    expect(events.slice(0, -1).map((event) => (event.__typename === 'InferenceToken' ? event.text : event.__typename)).join('')).toBe(
-      'Once upon a',
-    );
+    expect(
+      events
+        .slice(0, -1)
+        .map((event) => (event.__typename === 'InferenceToken' ? event.text : event.__typename))
+        .join(''),
+    ).toBe('Once upon a');
     expect(tgi.requests.length - before).toBe(1);
   });
 

@@ -25,7 +25,9 @@ let message: { id: string; message: string };
 beforeAll(async () => {
   app = await createTestApp({ ADMIN_API_KEY: ADMIN_KEY });
   chat = await (await app.request('/chats/create', jsonInit('POST', { name: 'Refetchable' }))).json();
-  message = await (await app.request('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'Hello, node' }))).json();
+  message = await (
+    await app.request('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'Hello, node' }))
+  ).json();
 });
 afterAll(() => app.close());
 
@@ -43,7 +45,12 @@ describe('node(id:)', () => {
 
   it('finds a message by its id', async () => {
     const { data } = await app.graphql(Refetch, { id: message.id });
-    expect(data?.node).toEqual({ __typename: 'Conversation', id: message.id, message: 'Hello, node', chat: { id: chat.id, name: 'Refetchable' } });
+    expect(data?.node).toEqual({
+      __typename: 'Conversation',
+      id: message.id,
+      message: 'Hello, node',
+      chat: { id: chat.id, name: 'Refetchable' },
+    });
   });
 
   it.each([
@@ -61,11 +68,18 @@ describe('node(id:)', () => {
     const query = 'query($chat: ID!, $message: ID!) { chat: node(id: $chat) { id } message: node(id: $message) { id } }';
     const variables = { chat: chat.id, message: message.id };
     expect((await postGraphQL(app, query, variables, mallory)).data).toEqual({ chat: null, message: null });
-    expect((await postGraphQL(app, query, variables, bearer(ADMIN_KEY))).data).toEqual({ chat: { id: chat.id }, message: { id: message.id } });
+    expect((await postGraphQL(app, query, variables, bearer(ADMIN_KEY))).data).toEqual({
+      chat: { id: chat.id },
+      message: { id: message.id },
+    });
   });
 
   it('is what Relay asks for: both types implement Node, whose id is the same id as everywhere else', async () => {
     const { data } = await postGraphQL(app, '{ __type(name: "Node") { kind fields { name } possibleTypes { name } } }');
-    expect(data!.__type).toEqual({ kind: 'INTERFACE', fields: [{ name: 'id' }], possibleTypes: [{ name: 'Chat' }, { name: 'Conversation' }] });
+    expect(data!.__type).toEqual({
+      kind: 'INTERFACE',
+      fields: [{ name: 'id' }],
+      possibleTypes: [{ name: 'Chat' }, { name: 'Conversation' }],
+    });
   });
 });

@@ -96,6 +96,7 @@ const BAD_IDS: [string, string][] = [
   ['an SQL injection', encodeURIComponent("' OR 1=1 --")],
   ['a stacked SQL statement', encodeURIComponent("'; DROP TABLE chats; --")],
   ['an encoded path traversal', '..%2F..%2Fetc%2Fpasswd'],
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder, sent literally, is the attack
   ['a template injection', encodeURIComponent('${jndi:ldap://x}')],
   ['markup', encodeURIComponent('<script>alert(1)</script>')],
 ];
@@ -226,7 +227,11 @@ const updateChatCases: HostileCase[] = [
       ['an unknown chat with a NUL name', '{"name":"\\u0000"}'],
     ] as const
   ).map(([what, body]) => restCase('PUT', what.includes('unknown') ? `/chats/update/${UNKNOWN_ID}` : '/chats/update/<chat>', what, body)),
-  { ...restCase('PUT', '/chats/update/<chat>', 'content type is text/plain'), headers: { 'content-type': 'text/plain' }, body: '{"name":"x"}' },
+  {
+    ...restCase('PUT', '/chats/update/<chat>', 'content type is text/plain'),
+    headers: { 'content-type': 'text/plain' },
+    body: '{"name":"x"}',
+  },
 ];
 
 const conversation = (fields: Record<string, string | undefined>) =>
@@ -387,9 +392,7 @@ const CURSOR_PLACES: [string, (cursor: string) => [string, Record<string, unknow
 ];
 
 const cursorCases: HostileCase[] = [
-  ...CURSOR_PLACES.flatMap(([place, build]) =>
-    BAD_CURSORS.map(([what, value]) => gqlCase(`${place}: cursor ${what}`, ...build(value))),
-  ),
+  ...CURSOR_PLACES.flatMap(([place, build]) => BAD_CURSORS.map(([what, value]) => gqlCase(`${place}: cursor ${what}`, ...build(value)))),
   ...BAD_CURSORS.slice(0, 8).flatMap(([what, value]) => [
     gqlCase(`chats(before) literal: cursor ${what}`, `{ chats(before: ${JSON.stringify(value)}, last: 1) ${CHATS_PAGE} }`),
     gqlCase(
@@ -486,8 +489,14 @@ const mutationCases: HostileCase[] = [
   gqlCase('deleteChat: id with a NUL', 'mutation { deleteChat(id: "<chat>\\u0000") { id } }'),
   gqlCase('deleteChat: null id', 'mutation { deleteChat(id: null) { id } }'),
   gqlCase('createConversation: chatId is malformed', 'mutation { createConversation(chatId: "nope", role: Human, message: "hi") { id } }'),
-  gqlCase('createConversation: chatId is unknown', `mutation { createConversation(chatId: "${UNKNOWN_ID}", role: Human, message: "hi") { id } }`),
-  gqlCase('createConversation: chatId is a conversation', 'mutation { createConversation(chatId: "<human>", role: Human, message: "hi") { id } }'),
+  gqlCase(
+    'createConversation: chatId is unknown',
+    `mutation { createConversation(chatId: "${UNKNOWN_ID}", role: Human, message: "hi") { id } }`,
+  ),
+  gqlCase(
+    'createConversation: chatId is a conversation',
+    'mutation { createConversation(chatId: "<human>", role: Human, message: "hi") { id } }',
+  ),
   gqlCase('createConversation: role System', 'mutation { createConversation(chatId: "<chat>", role: System, message: "hi") { id } }'),
   gqlCase('createConversation: role as a string', 'mutation { createConversation(chatId: "<chat>", role: "Human", message: "hi") { id } }'),
   gqlCase(
@@ -505,9 +514,24 @@ const mutationCases: HostileCase[] = [
 const subscriptionCases: HostileCase[] = [
   ...(['/graphql', '/graphql/stream'] as const).flatMap((path) => [
     subscriptionCase('inference of a malformed id', 'subscription { inference(conversationId: "x") { __typename } }', undefined, path),
-    subscriptionCase(`inference of an unknown id`, `subscription { inference(conversationId: "${UNKNOWN_ID}") { __typename } }`, undefined, path),
-    subscriptionCase('inference of an Assistant message', 'subscription { inference(conversationId: "<assistant>") { __typename } }', undefined, path),
-    subscriptionCase('inference of a chat without a question', 'subscription { inference(conversationId: "<empty-chat>") { __typename } }', undefined, path),
+    subscriptionCase(
+      `inference of an unknown id`,
+      `subscription { inference(conversationId: "${UNKNOWN_ID}") { __typename } }`,
+      undefined,
+      path,
+    ),
+    subscriptionCase(
+      'inference of an Assistant message',
+      'subscription { inference(conversationId: "<assistant>") { __typename } }',
+      undefined,
+      path,
+    ),
+    subscriptionCase(
+      'inference of a chat without a question',
+      'subscription { inference(conversationId: "<empty-chat>") { __typename } }',
+      undefined,
+      path,
+    ),
     subscriptionCase(
       'internet inference of an Assistant message',
       'subscription { inference(conversationId: "<assistant>", internet: true) { __typename } }',
@@ -516,17 +540,26 @@ const subscriptionCases: HostileCase[] = [
     ),
     subscriptionCase('chatEvents of a malformed chat id', 'subscription { chatEvents(chatId: "not-a-uuid") { type } }', undefined, path),
   ]),
-  subscriptionCase('inference with internet "yes"', 'subscription { inference(conversationId: "<human>", internet: "yes") { __typename } }'),
+  subscriptionCase(
+    'inference with internet "yes"',
+    'subscription { inference(conversationId: "<human>", internet: "yes") { __typename } }',
+  ),
   subscriptionCase('inference with regenerate 1', 'subscription { inference(conversationId: "<human>", regenerate: 1) { __typename } }'),
   subscriptionCase('inference without an id', 'subscription { inference { __typename } }'),
   subscriptionCase('inference with a null id', 'subscription { inference(conversationId: null) { __typename } }'),
   subscriptionCase('inference of an id with a NUL', 'subscription { inference(conversationId: "<human>\\u0000") { __typename } }'),
-  subscriptionCase('inference of an object through a variable', 'subscription($id: ID!) { inference(conversationId: $id) { __typename } }', {
-    id: { x: 1 },
-  }),
+  subscriptionCase(
+    'inference of an object through a variable',
+    'subscription($id: ID!) { inference(conversationId: $id) { __typename } }',
+    {
+      id: { x: 1 },
+    },
+  ),
   subscriptionCase('inference of a number id', 'subscription { inference(conversationId: 42) { __typename } }'),
   subscriptionCase('chatEvents of a number chat id', 'subscription { chatEvents(chatId: 42) { type } }'),
-  subscriptionCase('chatEvents of a chat id with a NUL', 'subscription($id: ID) { chatEvents(chatId: $id) { type } }', { id: '<chat>\u0000' }),
+  subscriptionCase('chatEvents of a chat id with a NUL', 'subscription($id: ID) { chatEvents(chatId: $id) { type } }', {
+    id: '<chat>\u0000',
+  }),
   subscriptionCase('a syntax error', 'subscription {'),
   subscriptionCase('an unknown field', 'subscription { nothing }'),
   subscriptionCase('two root fields', 'subscription { chatEvents { type } inference(conversationId: "<human>") { __typename } }'),
@@ -603,16 +636,14 @@ const transportCases: HostileCase[] = [
       ],
     ] as const
   ).map(([what, body]) => gqlRawCase(what, body)),
-  gqlRawCase(
-    'form-encoded with broken variables',
-    'query=%7B__typename%7D&variables=%7B',
-    { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/graphql-response+json' },
-  ),
-  gqlRawCase(
-    'form-encoded with broken extensions',
-    'query=%7B__typename%7D&extensions=nope',
-    { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/graphql-response+json' },
-  ),
+  gqlRawCase('form-encoded with broken variables', 'query=%7B__typename%7D&variables=%7B', {
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/graphql-response+json',
+  }),
+  gqlRawCase('form-encoded with broken extensions', 'query=%7B__typename%7D&extensions=nope', {
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/graphql-response+json',
+  }),
   gqlGetCase('no query', {}),
   gqlGetCase('an empty query', { query: '' }),
   gqlGetCase('a syntax error', { query: '{' }),
@@ -627,7 +658,10 @@ const transportCases: HostileCase[] = [
   gqlGetCase('broken JSON extensions', { query: '{ __typename }', extensions: '{' }),
   gqlGetCase('extensions not JSON', { query: '{ __typename }', extensions: 'nope' }),
   gqlGetCase('extensions a list', { query: '{ __typename }', extensions: '[]' }),
-  gqlGetCase('a cursor variable not one of ours', { query: `query($after: String) { chats(after: $after) ${CHATS_PAGE} }`, variables: `{"after":"${cursor('GPC:N:5')}"}` }),
+  gqlGetCase('a cursor variable not one of ours', {
+    query: `query($after: String) { chats(after: $after) ${CHATS_PAGE} }`,
+    variables: `{"after":"${cursor('GPC:N:5')}"}`,
+  }),
   gqlGetCase('a mutation', { query: 'mutation { createChat(name: "x") { id } }' }),
   {
     name: 'GraphQL GET: a malformed percent escape in the query',
@@ -714,9 +748,7 @@ async function bodyText(response: Response): Promise<string> {
 function streamResults(text: string): unknown[] {
   const events = text.split('\n\n').filter((block) => block.includes('event:'));
   expect(events.at(-1), 'the stream ends with complete').toMatch(/^event: complete/m);
-  return events
-    .filter((block) => /^event: next/m.test(block))
-    .map((block) => JSON.parse(block.replace(/^[\s\S]*?^data: /m, '')));
+  return events.filter((block) => /^event: next/m.test(block)).map((block) => JSON.parse(block.replace(/^[\s\S]*?^data: /m, '')));
 }
 
 interface GraphQLResultJson {
@@ -825,9 +857,26 @@ describe.each(AUTH_MODES)('hostile input ($mode)', ({ env }) => {
   it('the corpus has at least 300 requests, covering every route and root field', () => {
     expect(HOSTILE_CORPUS.length).toBeGreaterThanOrEqual(300);
     const requests = HOSTILE_CORPUS.map((hostile) => `${hostile.method} ${hostile.path} ${hostile.body ?? ''}`).join('\n');
-    const routes = ['POST /chats/ ', 'GET /chats/<', '/conversations ', 'POST /chats/create', 'PUT /chats/update/', 'DELETE /chats/delete/'];
+    const routes = [
+      'POST /chats/ ',
+      'GET /chats/<',
+      '/conversations ',
+      'POST /chats/create',
+      'PUT /chats/update/',
+      'DELETE /chats/delete/',
+    ];
     routes.push('POST /conversations/create', 'GET /conversations/inference/', 'GET /conversations/inference_internet/');
-    const fields = ['chats(', 'chat(', 'conversation(', 'createChat', 'updateChat', 'deleteChat', 'createConversation', 'inference(', 'chatEvents('];
+    const fields = [
+      'chats(',
+      'chat(',
+      'conversation(',
+      'createChat',
+      'updateChat',
+      'deleteChat',
+      'createConversation',
+      'inference(',
+      'chatEvents(',
+    ];
     for (const part of [...routes, ...fields]) expect(requests).toContain(part);
   });
 

@@ -49,7 +49,9 @@ afterAll(async () => {
 
 async function question(): Promise<{ chatId: string; id: string }> {
   const chat = await (await app.request('/chats/create', jsonInit('POST', { name: 'failures' }))).json();
-  const asked = await (await app.request('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'Hello?' }))).json();
+  const asked = await (
+    await app.request('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'Hello?' }))
+  ).json();
   return { chatId: chat.id, id: asked.id };
 }
 
@@ -69,7 +71,11 @@ async function subscriptionResults(query: string, variables: Record<string, unkn
 
 describe.each<[string, TgiBehaviour, keyof typeof FIXED]>([
   ['an error answer before the stream (424)', { kind: 'http-error', errorType: 'generation', message: LEAKY_ERROR }, 'UPSTREAM_ERROR'],
-  ['an error event in the stream', { kind: 'error-frame', afterTokens: ['Half'], errorType: 'generation', message: LEAKY_ERROR }, 'UPSTREAM_ERROR'],
+  [
+    'an error event in the stream',
+    { kind: 'error-frame', afterTokens: ['Half'], errorType: 'generation', message: LEAKY_ERROR },
+    'UPSTREAM_ERROR',
+  ],
   ['an overloaded answer (429)', { kind: 'http-error', errorType: 'overloaded', message: LEAKY_ERROR }, 'UPSTREAM_OVERLOADED'],
   ['a refused request (422)', { kind: 'http-error', errorType: 'validation', message: LEAKY_ERROR }, 'UPSTREAM_REJECTED'],
   ['an internal error (500)', { kind: 'http-error', errorType: 'incomplete_generation', message: LEAKY_ERROR }, 'UPSTREAM_ERROR'],

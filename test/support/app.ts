@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { type Logger, pino } from 'pino';
 import { type App, createApp } from '../../src/app.ts';
-import { anonymousCaller } from '../../src/services/caller.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/http/server.ts';
+import { anonymousCaller } from '../../src/services/caller.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const TEST_BODY_LIMIT = 64 * 1024;
@@ -90,7 +90,10 @@ export function jsonInit(method: string, body: unknown): RequestInit {
  * Serves the app on an ephemeral loopback port, for clients that need a socket (EventSource,
  * graphql-sse), as `main` does; `env` sets the server's timeouts (REQUEST_TIMEOUT_MS…).
  */
-export async function listen(app: Pick<TestApp, 'fetch'>, env: Record<string, string> = {}): Promise<{ url: string; close(): Promise<void> }> {
+export async function listen(
+  app: Pick<TestApp, 'fetch'>,
+  env: Record<string, string> = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   const options = { ...loadConfig(env).server, host: '127.0.0.1', port: 0 };
   const server = await new Promise<Server>((resolve) => {
     const started = startServer(app.fetch, options, () => resolve(started));

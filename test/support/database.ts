@@ -34,9 +34,8 @@ export async function createTestDatabase(url = isolatedDatabaseUrl()): Promise<T
       : await openDatabase(url, options);
   const statements: string[] = [];
   // Typed loosely: the client's `$on` overloads depend on the log option's literal type.
-  (database.prisma as unknown as { $on(event: 'query', listener: (e: { query: string }) => void): void }).$on(
-    'query',
-    (event) => statements.push(event.query),
+  (database.prisma as unknown as { $on(event: 'query', listener: (e: { query: string }) => void): void }).$on('query', (event) =>
+    statements.push(event.query),
   );
   await migrate(database);
   return {

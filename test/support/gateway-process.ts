@@ -80,7 +80,9 @@ export async function spawnGateway(env: Record<string, string>, launcher: Launch
         };
         child.stdout!.on('data', check);
         check();
-        void exit.then((status) => reject(new Error(`The gateway exited (${JSON.stringify(status)}) before printing ${pattern}:\n${output}`)));
+        void exit.then((status) =>
+          reject(new Error(`The gateway exited (${JSON.stringify(status)}) before printing ${pattern}:\n${output}`)),
+        );
       }),
     exited: () => exit,
     signal: (signal) => child.kill(signal),

@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 
 /**
  * A loopback port free right now, for servers that cannot report the port they bound (a child

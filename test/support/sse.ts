@@ -44,4 +44,7 @@ export async function readSse(response: Response): Promise<SseEvent[]> {
 }
 
 export const tokensOf = (events: SseEvent[]) =>
-  events.filter((event) => event.event === 'message').map((event) => event.text).join('');
+  events
+    .filter((event) => event.event === 'message')
+    .map((event) => event.text)
+    .join('');

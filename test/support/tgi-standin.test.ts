@@ -78,9 +78,7 @@ describe('TGI stand-in against @huggingface/inference', () => {
       created: expect.any(Number),
       model: 'meta-llama/Llama-3.1-8B-Instruct',
       system_fingerprint: '3.3.6-dev0-native',
-      choices: [
-        { index: 0, delta: { role: 'assistant', content: 'Hello', tool_calls: null }, logprobs: null, finish_reason: null },
-      ],
+      choices: [{ index: 0, delta: { role: 'assistant', content: 'Hello', tool_calls: null }, logprobs: null, finish_reason: null }],
       usage: null,
     });
     expect(chunks.at(-2)?.choices[0]).toMatchObject({ delta: { content: '' }, finish_reason: 'stop' });

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 export const TGI_ERRORS = {
   validation: {
     status: 422,
-    error: 'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192. Given: 8000 `inputs` tokens and 1024 `max_new_tokens`',
+    error:
+      'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192. Given: 8000 `inputs` tokens and 1024 `max_new_tokens`',
   },
   generation: { status: 424, error: 'Request failed during generation: Server error: CUDA out of memory' },
   overloaded: { status: 429, error: 'Model is overloaded' },
@@ -180,7 +181,7 @@ type Step = { data: Frames; tokens: number } | { drop: true };
 interface StreamPlan {
   steps: Step[];
   /** After the last step: end the response, or hold it open until the client leaves. */
-  then: 'end' | 'hold';
+  ending: 'end' | 'hold';
 }
 
 type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
@@ -221,11 +222,17 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
 
   // TGI serializes chunks through `#[serde(tag = "object")] enum CompletionType`, so "object" comes first.
   const chunk = (created: number, choices: unknown[], usage: unknown = null) =>
-    JSON.stringify({ object: 'chat.completion.chunk', id: '', created, model: modelId, system_fingerprint: systemFingerprint, choices, usage });
+    JSON.stringify({
+      object: 'chat.completion.chunk',
+      id: '',
+      created,
+      model: modelId,
+      system_fingerprint: systemFingerprint,
+      choices,
+      usage,
+    });
   const tokenChunk = (created: number, content: string, finishReason: string | null) =>
-    chunk(created, [
-      { index: 0, delta: { role: 'assistant', content, tool_calls: null }, logprobs: null, finish_reason: finishReason },
-    ]);
+    chunk(created, [{ index: 0, delta: { role: 'assistant', content, tool_calls: null }, logprobs: null, finish_reason: finishReason }]);
   const stampToken = options.stampToken;
   const tokenFrames = (created: number, text: string, finishReason: string | null): Frames =>
     stampToken
@@ -238,8 +245,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
     error_type: errorType,
   });
 
-  const estimatePromptTokens = (body: TgiChatRequest) =>
-    Math.max(1, Math.ceil(JSON.stringify(body.messages).length / 4));
+  const estimatePromptTokens = (body: TgiChatRequest) => Math.max(1, Math.ceil(JSON.stringify(body.messages).length / 4));
 
   /** Tokens actually generated for a 'tokens' behaviour under the request's `max_tokens`. */
   const generation = (behaviour: Extract<TgiBehaviour, { kind: 'tokens' }>, body: TgiChatRequest) => {
@@ -267,7 +273,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
           else steps.push({ data, tokens: 1 });
         }
         appendToLast(steps, DONE);
-        return { steps, then: 'end' };
+        return { steps, ending: 'end' };
       }
       case 'tokens': {
         const { tokens, finishReason, usage } = generation(behaviour, body);
@@ -276,19 +282,19 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
         steps.push({ data: final ? tokenFrames(created, final, finishReason) : sse(tokenChunk(created, final, finishReason)), tokens: 1 });
         const includeUsage = behaviour.includeUsage ?? body.stream_options?.include_usage === true;
         appendToLast(steps, (includeUsage ? sse(chunk(created, [], usage)) : '') + DONE);
-        return { steps, then: 'end' };
+        return { steps, ending: 'end' };
       }
       case 'error-frame': {
         // TGI yields the error as an ordinary event and still chains `[DONE]` after it.
         const frame = sse(JSON.stringify(errorBody(behaviour.errorType, behaviour.message))) + DONE;
-        return { steps: [...tokenSteps(created, behaviour.afterTokens), { data: frame, tokens: 0 }], then: 'end' };
+        return { steps: [...tokenSteps(created, behaviour.afterTokens), { data: frame, tokens: 0 }], ending: 'end' };
       }
       case 'drop':
-        return { steps: [...tokenSteps(created, behaviour.afterTokens), { drop: true }], then: 'hold' };
+        return { steps: [...tokenSteps(created, behaviour.afterTokens), { drop: true }], ending: 'hold' };
       case 'stall':
-        return { steps: tokenSteps(created, behaviour.afterTokens), then: 'hold' };
+        return { steps: tokenSteps(created, behaviour.afterTokens), ending: 'hold' };
       case 'no-first-token':
-        return { steps: [], then: 'hold' };
+        return { steps: [], ending: 'hold' };
     }
   };
 
@@ -361,7 +367,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
     const advance = (): boolean => {
       const step = plan.steps[next++];
       if (!step) {
-        if (plan.then === 'end') {
+        if (plan.ending === 'end') {
           stopAll();
           res.end();
         }
@@ -381,7 +387,7 @@ export async function startTgiStandin(options: TgiStandinOptions = {}): Promise<
         record.tokensSent += step.tokens;
       }
       // The last data step ends the response at once; only a drop or a hold waits for another slot.
-      return next === plan.steps.length && plan.then === 'end' ? advance() : true;
+      return next === plan.steps.length && plan.ending === 'end' ? advance() : true;
     };
 
     const interval = pacing.intervalMs ?? 0;

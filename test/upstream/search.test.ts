@@ -57,7 +57,11 @@ describe('sourcesOf (SerpAPI Google results → numbered sources)', () => {
         ...metadata,
         answer_box: 'not an object',
         knowledge_graph: { title: 'No link' },
-        organic_results: [{ title: 'No link' }, { title: 'Bad link', link: 'javascript:alert(1)' }, { title: 'Ok', link: 'https://ok.test/' }],
+        organic_results: [
+          { title: 'No link' },
+          { title: 'Bad link', link: 'javascript:alert(1)' },
+          { title: 'Ok', link: 'https://ok.test/' },
+        ],
       },
       5,
     );
@@ -84,7 +88,11 @@ describe('sourcesOf (SerpAPI Google results → numbered sources)', () => {
 describe('sourcesOf leniency', () => {
   it('reads the results even when a metadata field is of an unexpected shape', () => {
     const sources = sourcesOf(
-      { search_metadata: { google_url: 'not a url' }, search_parameters: { q: 42 }, organic_results: [{ title: 'Ok', link: 'https://ok.test/' }] },
+      {
+        search_metadata: { google_url: 'not a url' },
+        search_parameters: { q: 42 },
+        organic_results: [{ title: 'Ok', link: 'https://ok.test/' }],
+      },
       5,
     );
     expect(sources).toEqual([{ index: 1, title: 'Ok', url: 'https://ok.test/', snippet: '' }]);
