@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_URL } from '../support/database.ts';
-import { type GatewayProcess, killGateways, spawnGateway } from '../support/gateway-process.ts';
+import { create, type GatewayProcess, killGateways, spawnGateway } from '../support/gateway-process.ts';
 import { type PrivatePostgres, startPrivatePostgres } from '../support/private-postgres.ts';
 import { readSse, type SseEvent, sseEvents, tokensOf } from '../support/sse.ts';
 import { startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
@@ -29,19 +29,9 @@ afterAll(async () => {
 
 const TOKENS = Array.from({ length: 150 }, (_, i) => `w${i} `);
 
-async function post(gateway: GatewayProcess, path: string, body: unknown): Promise<{ id: string }> {
-  const response = await fetch(`${gateway.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(201);
-  return (await response.json()) as { id: string };
-}
-
 async function question(gateway: GatewayProcess): Promise<string> {
-  const chat = await post(gateway, '/chats/create', { name: 'faults' });
-  return (await post(gateway, '/conversations/create', { chat_id: chat.id, role: 'Human', message: 'Tell me everything?' })).id;
+  const chat = await create(gateway, '/chats/create', { name: 'faults' });
+  return (await create(gateway, '/conversations/create', { chat_id: chat.id, role: 'Human', message: 'Tell me everything?' })).id;
 }
 
 const infer = (gateway: GatewayProcess, id: string, lastEventId?: string) =>

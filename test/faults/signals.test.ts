@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { type Client, createClient, type ExecutionResult } from 'graphql-sse';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dropIsolatedSchema, isolatedPostgresUrl } from '../support/database.ts';
-import { type GatewayProcess, killGateways, type Launcher, REPOSITORY, spawnGateway } from '../support/gateway-process.ts';
+import { create, type GatewayProcess, killGateways, type Launcher, REPOSITORY, spawnGateway } from '../support/gateway-process.ts';
 import { type SseEvent, sseEvents } from '../support/sse.ts';
 import { startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
 
@@ -42,16 +42,6 @@ async function startGateway(launcher: Launcher): Promise<GatewayProcess> {
   const gateway = await spawnGateway({ DATABASE_URL: url, TGI_URL: tgi.url, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) }, launcher);
   await gateway.ready();
   return gateway;
-}
-
-async function post(gateway: GatewayProcess, path: string, body: unknown): Promise<{ id: string }> {
-  const response = await fetch(`${gateway.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(201);
-  return (await response.json()) as { id: string };
 }
 
 /** A subscription's results as they come, and how it ended. */
@@ -103,12 +93,12 @@ describe.each<[string, Launcher]>([
     const dashboards = [subscribe(distinct, CHAT_EVENTS), subscribe(single, CHAT_EVENTS)];
     // Subscribing is asynchronous: chats are created until both dashboards have seen one.
     let chat: { id: string };
-    do chat = await post(gateway, '/chats/create', { name: 'shutdown' });
+    do chat = await create(gateway, '/chats/create', { name: 'shutdown' });
     while (!(await allReceived(...dashboards)));
 
     // A reply streaming to a REST listener and a GraphQL one (the same generation).
     tgi.script({ kind: 'tokens', tokens: Array.from({ length: 2_000 }, (_, i) => `t${i} `), pacing: { intervalMs: 20 } });
-    const question = await post(gateway, '/conversations/create', { chat_id: chat.id, role: 'Human', message: 'long answer?' });
+    const question = await create(gateway, '/conversations/create', { chat_id: chat.id, role: 'Human', message: 'long answer?' });
     const rest = sseEvents(await fetch(`${gateway.url}/conversations/inference/${question.id}`));
     expect((await rest.next()).value).toMatchObject({ event: 'message' });
     const answer = subscribe(distinct, INFERENCE, { id: question.id });
@@ -131,9 +121,9 @@ describe.each<[string, Launcher]>([
 describe('Ctrl-C on `npm start` in a terminal (SIGINT to the whole process group)', () => {
   it('shuts down gracefully although the server gets SIGINT twice (from the terminal, and from npm)', async () => {
     const gateway = await startGateway('npm');
-    const chat = await post(gateway, '/chats/create', { name: 'ctrl-c' });
+    const chat = await create(gateway, '/chats/create', { name: 'ctrl-c' });
     tgi.script({ kind: 'tokens', tokens: Array.from({ length: 2_000 }, (_, i) => `t${i} `), pacing: { intervalMs: 20 } });
-    const question = await post(gateway, '/conversations/create', { chat_id: chat.id, role: 'Human', message: 'long answer?' });
+    const question = await create(gateway, '/conversations/create', { chat_id: chat.id, role: 'Human', message: 'long answer?' });
     const rest = sseEvents(await fetch(`${gateway.url}/conversations/inference/${question.id}`));
     expect((await rest.next()).value).toMatchObject({ event: 'message' });
 

@@ -101,6 +101,17 @@ export async function spawnGateway(env: Record<string, string>, launcher: Launch
   return gateway;
 }
 
+/** POSTs a JSON create (`/chats/create`, `/conversations/create`) to `gateway`; the new row (201). */
+export async function create(gateway: GatewayProcess, path: string, body: unknown): Promise<{ id: string }> {
+  const response = await fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 201) throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as { id: string };
+}
+
 /** Kills every gateway still running (an `afterEach`/`afterAll` of fault tests). */
 export async function killGateways(): Promise<void> {
   await Promise.all([...running].map((gateway) => gateway.kill()));
