@@ -15,6 +15,7 @@ import { AppError } from './errors.ts';
 import { schemaDisclosure } from './graphql/disclosure.ts';
 import { limitPlugins } from './graphql/limits.ts';
 import { servedResponse } from './graphql/responses.ts';
+import { subscriptionsNeedAStream } from './graphql/subscription-transport.ts';
 import { AllowedMethods } from './http/allowed-methods.ts';
 import { authenticate } from './http/authenticate.ts';
 import { corsPolicy, securityHeaders } from './http/browser.ts';
@@ -101,6 +102,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
       ...limitPlugins(config.graphql.limits, DEFAULT_CONNECTION_SIZE),
       ...schemaDisclosure(config.graphql),
       malformedJsonParametersRefused,
+      subscriptionsNeedAStream('/graphql/stream'),
       subscriptionErrorsInStream,
       // After subscriptionErrorsInStream, whose hook must see the refusals of subscriptions too.
       connectionArgumentsChecked,

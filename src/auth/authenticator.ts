@@ -3,10 +3,7 @@ import type { AuthConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type ApiKeyStore, sameDigest, sha256 } from '../services/api-keys.ts';
-import { ANONYMOUS_OWNER, anonymousCaller, type Caller, ownerCaller } from '../services/caller.ts';
-
-/** The owner the bootstrap ADMIN_API_KEY stands for. */
-export const BOOTSTRAP_ADMIN = 'admin';
+import { anonymousCaller, BOOTSTRAP_ADMIN_OWNER, type Caller, ownerCaller, RESERVED_OWNERS } from '../services/caller.ts';
 
 /** Turns a request's credential (or its absence) into the caller, or refuses it with 401. */
 export interface Authenticator {
@@ -22,8 +19,8 @@ export function createAuthenticator(config: AuthConfig, keys: ApiKeyStore, logge
     if (!jwt || !jwks) return null;
     try {
       const { payload } = await jwtVerify(token, jwks, { issuer: jwt.issuer, audience: jwt.audience });
-      // "anonymous" would be the shared owner of every chat made without credentials.
-      if (!payload.sub || payload.sub === ANONYMOUS_OWNER) return null;
+      // "anonymous" is the shared owner of every chat made without credentials, "admin" the bootstrap key's.
+      if (!payload.sub || RESERVED_OWNERS.includes(payload.sub)) return null;
       return ownerCaller(payload.sub, false);
     } catch (error) {
       // The identity provider being unreachable is ours to fix, not the client's: say so in the log.
@@ -35,7 +32,7 @@ export function createAuthenticator(config: AuthConfig, keys: ApiKeyStore, logge
   }
 
   async function verify(credential: string): Promise<Caller | null> {
-    if (adminKeyHash && sameDigest(adminKeyHash, sha256(credential))) return ownerCaller(BOOTSTRAP_ADMIN, true);
+    if (adminKeyHash && sameDigest(adminKeyHash, sha256(credential))) return ownerCaller(BOOTSTRAP_ADMIN_OWNER, true);
     if (credential.startsWith('cgk_')) return keys.verify(credential);
     // A compact JWS: three base64url parts.
     if (/^[\w-]+\.[\w-]+\.[\w-]+$/.test(credential)) return verifyJwt(credential);

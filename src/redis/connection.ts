@@ -115,7 +115,9 @@ export class RedisConnection {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.allSettled([this.command.quit(), this.subscriber.quit()]);
+    // A polite QUIT, but not waiting for a Redis that does not answer: shutdown must end.
+    const quit = Promise.allSettled([this.command.quit(), this.subscriber.quit()]);
+    await Promise.race([quit, new Promise((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS).unref())]);
     this.command.disconnect();
     this.subscriber.disconnect();
   }

@@ -147,6 +147,15 @@ export class Generation {
       totalTokens: this.usage?.totalTokens ?? null,
     };
     const saved = (await this.stored) ? await this.deps.store.finish(this.reply.id, this.text, columns) : null;
+    if (saved === 'deleted') {
+      this.end({
+        type: 'error',
+        position: this.text.length + 1,
+        code: 'NOT_FOUND',
+        detail: 'The chat was deleted while the reply was being generated',
+      });
+      return null;
+    }
     if (saved) {
       this.end(finalEvent(saved));
     } else if (outcome.errorCode === 'STORE_FAILED') {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Conversation, Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import { NEWEST_CONVERSATION_FIRST } from '../services/conversations.ts';
+import { isRecordMissing } from '../services/prisma-errors.ts';
 
 /** Rows per UPDATE of the periodic save: far below PostgreSQL's 65,535 bind parameters (2 per row). */
 const SAVE_BATCH_ROWS = 1_000;
@@ -64,9 +65,10 @@ export class ReplyStore {
   /**
    * The final save: retried with backoff while the database refuses it, until it lands or the store is
    * closed (shutdown); null then, and the reply stays `streaming` with its last progress until recovery
-   * settles it. The text is written whole, so no earlier save can leave it shorter.
+   * settles it; `deleted` when the reply is gone (its chat was deleted meanwhile: nothing to retry). The
+   * text is written whole, so no earlier save can leave it shorter.
    */
-  async finish(id: string, message: string, outcome: ReplyOutcome): Promise<Conversation | null> {
+  async finish(id: string, message: string, outcome: ReplyOutcome): Promise<Conversation | 'deleted' | null> {
     let wait = FINAL_SAVE_BACKOFF_MS.first;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -77,6 +79,10 @@ export class ReplyStore {
         this.running.delete(id);
         return saved;
       } catch (error) {
+        if (isRecordMissing(error)) {
+          this.running.delete(id);
+          return 'deleted';
+        }
         this.logger.error({ err: error, replyId: id, attempt }, 'saving the finished reply failed; retrying');
         if (this.closed) {
           this.running.delete(id);

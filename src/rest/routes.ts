@@ -265,7 +265,7 @@ const SSE_FORMAT = `Server-Sent Events: the stream opens with \`retry: <SSE_RETR
                                  of several lines is several data: lines; a "\\r" arrives as a line break)
     event: done     data: {"conversation": <the stored Assistant conversation, its exact text>, "usage": {...} | null}
     event: error    data: {"code": "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT" | "UPSTREAM_OVERLOADED" | "UPSTREAM_REJECTED" |
-                           "ABANDONED" | "SHUTDOWN" | "INTERRUPTED" | "SLOW_CONSUMER", "detail": "..."}
+                           "ABANDONED" | "STOPPED" | "SHUTDOWN" | "INTERRUPTED" | "NOT_FOUND" | "SLOW_CONSUMER" | …, "detail": "..."}
 
 A comment (": heartbeat") every SSE_HEARTBEAT_MS (15 s by default); the stream ends after done or error.
 HEAD answers 200 with the stream's headers and no body, and looks nothing up nor starts anything.`;

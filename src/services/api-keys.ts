@@ -53,9 +53,12 @@ export class ApiKeyStore {
   async revoke(id: string): Promise<ApiKeyInfo> {
     const existing = isUuid(id) ? await this.prisma.apiKey.findUnique({ where: { id }, omit: { secretHash: true } }) : null;
     if (!existing) throw notFound('API key', id);
+    const revoked = existing.revokedAt
+      ? existing
+      : await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, omit: { secretHash: true } });
+    // After the update: a verification running meanwhile may have cached the row as it was.
     this.verified?.delete(id);
-    if (existing.revokedAt) return existing;
-    return this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, omit: { secretHash: true } });
+    return revoked;
   }
 
   /** The caller a key stands for; null when it is not a live key of ours. */
@@ -63,14 +66,12 @@ export class ApiKeyStore {
     const match = KEY_PATTERN.exec(key);
     if (!match) return null;
     const id = formatUuid(match[1]!);
-    let record = this.verified?.get(id);
-    if (!record) {
-      const stored = await this.prisma.apiKey.findUnique({ where: { id } });
-      if (!stored || stored.revokedAt) return null;
-      record = stored;
-    }
-    if (!sameDigest(record.secretHash, sha256(match[2]!))) return null;
-    this.verified?.set(id, record);
+    const cached = this.verified?.get(id);
+    const record = cached ?? (await this.prisma.apiKey.findUnique({ where: { id } }));
+    if (!record || record.revokedAt || !sameDigest(record.secretHash, sha256(match[2]!))) return null;
+    // Cached from the database read only: a hit must not extend its life, or a key revoked on another
+    // instance would live on here for as long as it is used.
+    if (!cached) this.verified?.set(id, record);
     return ownerCaller(record.owner, record.admin);
   }
 }

@@ -15,6 +15,12 @@ export interface Caller {
 /** The owner of every chat made without a credential (and of the chats that existed before owners did). */
 export const ANONYMOUS_OWNER = 'anonymous';
 
+/** The owner the bootstrap ADMIN_API_KEY stands for. */
+export const BOOTSTRAP_ADMIN_OWNER = 'admin';
+
+/** Owners no API key or JWT may claim: each would reach chats that are not its own. */
+export const RESERVED_OWNERS: readonly string[] = [ANONYMOUS_OWNER, BOOTSTRAP_ADMIN_OWNER];
+
 export function anonymousCaller(address: string): Caller {
   return { owner: ANONYMOUS_OWNER, admin: false, limitKey: `ip:${address}` };
 }

@@ -27,7 +27,10 @@ export class ChatService {
   ) {}
 
   list(caller: Caller, query: ChatListQuery = {}): Promise<Chat[]> {
-    return this.prisma.chat.findMany({ ...query, where: visibleChats(caller), orderBy: CHAT_ORDER });
+    // A cursor naming another owner's chat is no cursor at all (an empty page, as for an unknown id):
+    // else the page's position would tell that the chat exists, and when it was last updated.
+    const cursor = query.cursor && { ...query.cursor, ...visibleChats(caller) };
+    return this.prisma.chat.findMany({ ...query, cursor, where: visibleChats(caller), orderBy: CHAT_ORDER });
   }
 
   /** The chat, or null when the caller has no chat with this id (malformed ids included). */

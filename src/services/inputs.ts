@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { validationFailed } from '../errors.ts';
+import { RESERVED_OWNERS } from './caller.ts';
 
 /**
  * Input rules shared by GraphQL, REST and the OpenAPI description. Limits (documented in the
@@ -80,7 +81,10 @@ export const OwnerName = z
   .min(1, 'owner must not be empty')
   .max(200, 'owner must be at most 200 characters')
   .regex(/^[^\p{Cc}]+$/u, 'owner must not contain control characters')
-  .refine((owner) => owner !== 'anonymous', 'owner "anonymous" is reserved for callers without a credential');
+  .refine(
+    (owner) => !RESERVED_OWNERS.includes(owner),
+    `owner names ${RESERVED_OWNERS.map((owner) => JSON.stringify(owner)).join(' and ')} are reserved (credential-less callers, the bootstrap admin key)`,
+  );
 
 export const CreateChatInput = z.object({ name: ChatName });
 export const UpdateChatInput = z.object({ name: ChatName, updatedAt: Timestamp.nullish() });

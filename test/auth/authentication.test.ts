@@ -125,7 +125,7 @@ describe('AUTH=required', () => {
   });
 
   it('refuses an owner name that is empty, reserved or holds control characters', async () => {
-    for (const owner of ['', 'anonymous', 'a\u0000b', 'x'.repeat(201)]) {
+    for (const owner of ['', 'anonymous', 'admin', 'a\u0000b', 'x'.repeat(201)]) {
       const result = await postGraphQL(app, 'mutation($o: String!) { createApiKey(owner: $o) { key } }', { o: owner }, bearer(ADMIN_KEY));
       expect(result.errors?.[0]?.extensions?.code, JSON.stringify(owner)).toBe('VALIDATION_FAILED');
     }
@@ -173,6 +173,7 @@ describe('AUTH=required', () => {
       ['for another audience', () => new SignJWT({ sub: 'u' }).setProtectedHeader({ alg: 'HS256' }).sign(new Uint8Array(32))],
       ['without a subject', () => jwks.sign({})],
       ['for the reserved anonymous owner', () => jwks.sign({ sub: 'anonymous' })],
+      ['for the reserved owner of the bootstrap admin key', () => jwks.sign({ sub: 'admin' })],
       ['expired', () => jwks.sign({ sub: 'u', exp: Math.floor(Date.now() / 1000) - 60 })],
     ])('refuses a token %s with 401', async (_what, token) => {
       const response = await app.request('/chats/', { headers: bearer(await token()) });

@@ -220,3 +220,13 @@ describe('GraphQL: Bob against Alice', () => {
     expect(bobHers.received).toEqual([]);
   });
 });
+
+describe('Relay cursors naming her rows', () => {
+  it('tell Bob nothing: a page after her chat is empty, as after a chat that does not exist', async () => {
+    const cursor = (id: string) => Buffer.from(`GPC:S:${id}`).toString('base64');
+    const page = async (id: string) =>
+      (await postGraphQL(app, 'query($c: String!) { chats(first: 3, after: $c) { edges { node { id } } } }', { c: cursor(id) }, bob)).data
+        ?.chats.edges;
+    expect(await page(chatId)).toEqual(await page(crypto.randomUUID()));
+  });
+});

@@ -138,3 +138,17 @@ describe('a reply another process is generating', () => {
     expect(tgi.requests.length).toBe(before);
   });
 });
+
+describe('a chat deleted while its reply streams', () => {
+  it('ends the stream with NOT_FOUND and frees the generation (no endless final save)', async () => {
+    const id = await question();
+    const asked = await app.database.prisma.conversation.findUniqueOrThrow({ where: { id } });
+    tgi.script({ kind: 'tokens', tokens: Array.from({ length: 30 }, (_, i) => `d${i} `), pacing: { intervalMs: 20 } });
+    const events = sseEvents(await infer(id));
+    await events.next();
+    expect((await app.request(`/chats/delete/${asked.chatId}`, { method: 'DELETE' })).status).toBe(200);
+    const rest: SseEvent[] = [];
+    for (let next = await events.next(); !next.done; next = await events.next()) rest.push(next.value);
+    expect(rest.at(-1)).toMatchObject({ event: 'error', data: { code: 'NOT_FOUND' } });
+  });
+});
