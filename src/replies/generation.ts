@@ -147,29 +147,19 @@ export class Generation {
       totalTokens: this.usage?.totalTokens ?? null,
     };
     const saved = (await this.stored) ? await this.deps.store.finish(this.reply.id, this.text, columns) : null;
-    if (saved === 'deleted') {
-      this.end({
-        type: 'error',
-        position: this.text.length + 1,
-        code: 'NOT_FOUND',
-        detail: 'The chat was deleted while the reply was being generated',
-      });
-      return null;
-    }
-    if (saved) {
+    if (saved && saved !== 'deleted') {
       this.end(finalEvent(saved));
-    } else if (outcome.errorCode === 'STORE_FAILED') {
-      this.end(finalEvent({ ...this.reply, ...outcome, message: this.text }));
-    } else {
-      // Shutdown came before the database took the final save: say so, never `done` for a reply not stored.
-      this.end({
-        type: 'error',
-        position: this.text.length + 1,
-        code: 'SHUTDOWN',
-        detail: 'The server shut down before the reply could be saved',
-      });
+      return saved;
     }
-    return saved;
+    // Not stored: the listeners are told why, never `done` for a reply the database does not hold.
+    const why =
+      saved === 'deleted'
+        ? { errorCode: 'NOT_FOUND', errorDetail: 'The chat was deleted while the reply was being generated' }
+        : outcome.errorCode === 'STORE_FAILED'
+          ? outcome
+          : { errorCode: 'SHUTDOWN', errorDetail: 'The server shut down before the reply could be saved' };
+    this.end(finalEvent({ ...this.reply, status: 'incomplete', ...why, message: this.text }));
+    return null;
   }
 
   /** Streams the model's answer to every listener; resolves to how it ended. */

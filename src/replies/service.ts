@@ -136,8 +136,7 @@ export class ReplyService {
 
     const running = await this.runningOrSettled(key);
     if (running) return running.listen(0);
-    let latest = question.latest;
-    if (latest?.status === 'streaming') latest = (await this.store.current(latest.id)) ?? undefined;
+    const latest = await this.latestAsStored(question);
     // Another process is generating it (its lease is alive): follow it, never start a second one.
     if (latest?.status === 'streaming') return this.follow(latest.id, 0, latest);
     if (latest?.status === 'complete' && !options.regenerate) return replay(latest, 0);
@@ -164,15 +163,16 @@ export class ReplyService {
       // Without a coordinator, or while Redis is down, single flight holds within this instance (and
       // through the store for replies already streaming).
       const claim = coordinator ? await coordinator.claim(key, replyId) : ({ claimed: true } as const);
+      /** Gives back the flight just claimed, when this request does not start the generation after all. */
+      const release = () => {
+        if (claim.claimed === true) void coordinator?.release(key, { replyId, instanceId: coordinator.instanceId });
+      };
       const started = this.running.get(key);
       if (started) {
-        if (claim.claimed === true) void coordinator?.release(key, { replyId, instanceId: coordinator.instanceId });
+        release();
         return started.listen(0);
       }
       if (claim.claimed !== false) {
-        const release = () => {
-          if (claim.claimed === true) void coordinator?.release(key, { replyId, instanceId: coordinator.instanceId });
-        };
         let counted: { generation: Generation; startedHere: boolean };
         try {
           counted = await this.startCounted(key, caller, search !== null, () => this.start(key, question, model, search, replyId));
@@ -248,6 +248,13 @@ export class ReplyService {
     return replay(reply, resume.position);
   }
 
+  /** The question's latest reply, read again if it looked streaming (its generator may have died: settled then). */
+  private async latestAsStored(question: Question): Promise<Conversation | undefined> {
+    const { latest } = question;
+    if (latest?.status !== 'streaming') return latest;
+    return (await this.store.current(latest.id)) ?? undefined;
+  }
+
   /** The generation running under `key`, once any that is ending has been saved (then undefined). */
   private async runningOrSettled(key: string): Promise<Generation | undefined> {
     const running = this.running.get(key);
@@ -287,8 +294,7 @@ export class ReplyService {
     }
     const { coordinator } = this.deps;
     const holder = coordinator ? await coordinator.holder(key) : null;
-    let latest = question.latest;
-    if (latest?.status === 'streaming') latest = (await this.store.current(latest.id)) ?? undefined;
+    const latest = await this.latestAsStored(question);
     const elsewhere =
       holder && holder.instanceId !== coordinator?.instanceId ? holder.replyId : latest?.status === 'streaming' ? latest.id : null;
     if (!elsewhere) return latest ?? null;
