@@ -103,6 +103,25 @@ async function lockChat(chatId: string): Promise<pg.Client> {
   return client;
 }
 
+/**
+ * Like lockChat, but the lock outlives a server stop: a prepared transaction keeps its locks, where a
+ * session's would be released when the shutdown ends it, which could let the gateway's waiting update
+ * commit before its own session ends. Released by ROLLBACK PREPARED once the server is back.
+ */
+async function lockChatAcrossRestart(chatId: string): Promise<{ release(): Promise<void> }> {
+  const client = await lockChat(chatId);
+  await client.query("PREPARE TRANSACTION 'outage'");
+  await client.end();
+  return {
+    release: async () => {
+      const admin = new pg.Client({ connectionString: server.url() });
+      await admin.connect();
+      await admin.query("ROLLBACK PREPARED 'outage'");
+      await admin.end();
+    },
+  };
+}
+
 /** Resolves once PostgreSQL shows a statement of the gateway waiting for a lock. */
 async function gatewayWaitsForLock() {
   const observer = new pg.Client({ connectionString: server.url() });
@@ -123,7 +142,7 @@ async function gatewayWaitsForLock() {
 describe('PostgreSQL stopped', () => {
   it('answers 503 DATABASE_UNAVAILABLE with Retry-After on REST and GraphQL, and recovers when it is back', async () => {
     const chatId = await createChat('before the outage');
-    const lock = await lockChat(chatId);
+    const lock = await lockChatAcrossRestart(chatId);
     const update = request(`/chats/update/${chatId}`, jsonBody('PUT', { name: 'during the outage' }));
     await gatewayWaitsForLock();
 
@@ -138,7 +157,7 @@ describe('PostgreSQL stopped', () => {
     await server.start();
     await expectRecovery();
     expect(await (await request(`/chats/${chatId}`)).json()).toMatchObject({ name: 'before the outage' });
-    await lock.end().catch(() => {});
+    await lock.release();
   });
 });
 

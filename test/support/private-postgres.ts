@@ -65,7 +65,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     port,
     url: (database = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${database}`,
     start: async () => {
-      const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${root} -c fsync=off`;
+      const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${root} -c fsync=off -c max_prepared_transactions=4`;
       await pgCtl('start', '-w', '-l', join(root, 'server.log'), '-o', options);
     },
     stop: async () => {
