@@ -30,9 +30,7 @@ if (process.env.RAW_SEED === '1') {
   await migrate(database);
   await seedChats({
     createChat: async (name) => (await prisma.chat.create({ data: { name, ownerId: ANONYMOUS_OWNER } })).id,
-    createConversation: async (chatId, role, message) => {
-      await prisma.conversation.create({ data: { chatId, role, message } });
-    },
+    createConversation: async (chatId, role, message) => (await prisma.conversation.create({ data: { chatId, role, message } })).id,
   });
 }
 

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { autocannon, type HttpLoadResult, type HttpRequestSpec } from './lib/http-load.ts';
 import { type Child, freePort, postgresSchema, spawnNode, startGateway, waitForOk } from './lib/processes.ts';
 import { restSeedWriter, seedChats } from './lib/seed.ts';
-import { countListStatements, listQuery, type StatementCounts } from './lib/statements.ts';
+import { countListStatements, type ListCost, listQuery, measureListCost, type StatementCounts } from './lib/statements.ts';
 import { type OverRuns, overRuns } from './lib/stats.ts';
 
 export interface RequestResponseSettings {
@@ -18,6 +18,8 @@ export interface RequestResponseSettings {
   durationSeconds: number;
   warmupSeconds: number;
   connections: number;
+  /** GraphQL lists per store and chat length in the list-cost measurement. */
+  listRequests: number;
 }
 
 type Store = 'pglite' | 'postgres';
@@ -118,6 +120,7 @@ export interface RequestResponseResults {
   settings: RequestResponseSettings;
   stores: { store: Store; reads: { read: string; variants: VariantResult[] }[] }[];
   statements: StatementCounts;
+  listCost: ListCost[];
 }
 
 export async function runRequestResponse(settings: RequestResponseSettings, log: (line: string) => void): Promise<RequestResponseResults> {
@@ -127,7 +130,9 @@ export async function runRequestResponse(settings: RequestResponseSettings, log:
     stores.push({ store, reads: await withServers(store, (targets) => measureStore(targets, settings, log)) });
   }
   log('counting SQL statements per list request');
-  return { settings, stores, statements: await countListStatements() };
+  const statements = await countListStatements();
+  log('one list of chats holding 10 messages each, and 1,000 each');
+  return { settings, stores, statements, listCost: await measureListCost(settings.listRequests) };
 }
 
 /** Gateway and raw handler on the same data: one PostgreSQL schema, or one PGlite each seeded alike. */

@@ -1,6 +1,6 @@
 /**
- * Section 3: the most concurrent streams one gateway process sustains, read through graphql-sse's
- * distinct-connections mode (GraphQL is the primary API). N grows step by step; a step passes when
+ * Section 4: the most concurrent streams one process sustains: the lean relay (the baseline), the
+ * REST SSE route and graphql-sse's distinct-connections mode (GraphQL is the primary API). N grows step by step; a step passes when
  * every stream completes, all N streams received tokens at once for at least `sustainMs`, and in that
  * window the p99 per-token latency (the stand-in's write to the client's arrival) stays under 1.5 × the
  * token interval. Latency rather than the gap between tokens: the stand-in's own gaps already reach
@@ -9,6 +9,7 @@
  * (`openAllowanceMs` each) and the sustained window.
  */
 import { totalmem } from 'node:os';
+import type { StreamVariant } from './lib/stream-client.ts';
 import type { StreamMeasurement, StreamRig } from './lib/stream-rig.ts';
 
 export interface ScaleSettings {
@@ -26,6 +27,7 @@ export interface ScaleStep {
 }
 
 export interface ScaleResults {
+  variant: StreamVariant;
   settings: ScaleSettings;
   steps: ScaleStep[];
   /** The largest N that passed (0 if none did). */
@@ -34,20 +36,20 @@ export interface ScaleResults {
   limit: string;
 }
 
-export const SCALE_VARIANT = 'graphql-distinct';
+export const SCALE_VARIANTS = ['relay', 'rest', 'graphql-distinct'] as const satisfies StreamVariant[];
 
 /** `gateways`: the rig's gateways the streams are split among (default: its first). */
 export async function runScale(
   rig: StreamRig,
   settings: ScaleSettings,
   log: (line: string) => void,
-  gateways = [0],
+  { variant = 'graphql-distinct', gateways = [0] }: { variant?: StreamVariant; gateways?: number[] } = {},
 ): Promise<ScaleResults> {
   const steps: ScaleStep[] = [];
   for (const streams of settings.steps) {
     const rampMs = streams * settings.rampMsPerStream;
     const tokens = Math.ceil((rampMs + streams * settings.openAllowanceMs + 1.5 * settings.sustainMs) / settings.tokenIntervalMs);
-    const measurement = await rig.measure(SCALE_VARIANT, streams, { tokens, rampMs, gateways });
+    const measurement = await rig.measure(variant, streams, { tokens, rampMs, gateways });
     const { steady } = measurement.client;
     const passed =
       measurement.client.failed === 0 &&
@@ -57,7 +59,7 @@ export async function runScale(
     // Figures are null when no token arrived while all N streamed (streams that failed to open).
     const ms = (value: number | null, digits = 1) => (value === null ? '–' : value.toFixed(digits));
     log(
-      `  ${streams} streams: all streaming for ${ms(steady.windowMs, 0)} ms, token latency p99 ${ms(steady.tokenLatencyMs.p99)} ms, ` +
+      `  ${variant} | ${streams} streams: all streaming for ${ms(steady.windowMs, 0)} ms, token latency p99 ${ms(steady.tokenLatencyMs.p99)} ms, ` +
         `gap p99 ${ms(steady.tokenGapMs.p99)} ms, failed ${measurement.client.failed} ${JSON.stringify(measurement.client.failures)}, ` +
         `gateway ${measurement.perGateway.map((each) => each.cpuCores.toFixed(2)).join(' + ')} cores, machine ${measurement.cores.machine.toFixed(2)} cores, ` +
         `loop p99 ${measurement.gateway.loopDelayMs.p99.toFixed(1)} ms → ${passed ? 'sustained' : 'not sustained'}`,
@@ -66,7 +68,7 @@ export async function runScale(
   }
   const sustained = Math.max(0, ...steps.filter((s) => s.passed).map((s) => s.streams));
   const limiting = steps.find((s) => !s.passed) ?? steps.at(-1)!;
-  return { settings, steps, sustained, limit: limitOf(limiting.measurement, settings.tokenIntervalMs) };
+  return { variant, settings, steps, sustained, limit: limitOf(limiting.measurement, settings.tokenIntervalMs) };
 }
 
 /**

@@ -8,7 +8,7 @@
 import { startPrivateRedis } from '../test/support/private-redis.ts';
 import { type OverRuns, overRuns } from './lib/stats.ts';
 import { type StreamMeasurement, withStreamRig } from './lib/stream-rig.ts';
-import { runScale, SCALE_VARIANT, type ScaleResults, type ScaleSettings } from './scale.ts';
+import { runScale, type ScaleResults, type ScaleSettings } from './scale.ts';
 
 export interface ScaleOutSettings {
   scale: ScaleSettings;
@@ -46,7 +46,7 @@ export async function runScaleOut(settings: ScaleOutSettings, epochMs: number, l
       async (rig) => {
         log('  CPU per token');
         const measure = (streams: number, gateways: number[], sameQuestions = false) =>
-          rig.measure(SCALE_VARIANT, streams, {
+          rig.measure('graphql-distinct', streams, {
             tokens: settings.cpuTokens,
             rampMs: streams * settings.scale.rampMsPerStream,
             gateways,
@@ -77,9 +77,9 @@ export async function runScaleOut(settings: ScaleOutSettings, epochMs: number, l
           measurements: rounds.flatMap((r) => [r.alone, r.published, r.followed]),
         };
         log('  one process (REDIS_URL set)');
-        const oneProcess = await runScale(rig, settings.scale, log, [0]);
+        const oneProcess = await runScale(rig, settings.scale, log, { gateways: [0] });
         log('  two processes (REDIS_URL set, streams split between them)');
-        const twoProcesses = await runScale(rig, settings.scale, log, [0, 1]);
+        const twoProcesses = await runScale(rig, settings.scale, log, { gateways: [0, 1] });
         return { settings, oneProcess, twoProcesses, cpuPerToken };
       },
     );

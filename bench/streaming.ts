@@ -1,9 +1,9 @@
 /**
- * Section 2: what the gateway adds to N concurrent token streams (N = 100, 500, 1,000). In each run
- * the same N streams are read directly from the TGI stand-in (the baseline), then through the REST
- * SSE route, graphql-sse's distinct-connections mode (POST /graphql) and its single-connection mode
- * (/graphql/stream, one reserved connection per client); every gateway figure is a difference from
- * the direct figure of the same run.
+ * Section 3: what the gateway adds to N concurrent token streams (N = 100, 500, 1,000) opened over a
+ * ramp. In each run the same N streams go through the lean relay (bench/lean-relay.ts, the baseline),
+ * then through the REST SSE route, graphql-sse's distinct-connections mode (POST /graphql) and its
+ * single-connection mode (/graphql/stream, one reserved connection per client); every gateway figure
+ * is a difference from, or a ratio to, the relay's figure of the same run.
  */
 import { linearFit, type OverRuns, overRuns } from './lib/stats.ts';
 import { STREAM_VARIANTS, type StreamVariant } from './lib/stream-client.ts';
@@ -27,12 +27,13 @@ export interface StreamingFigures {
   tokenLatencyP50Ms: OverRuns;
   tokenLatencyP99Ms: OverRuns;
   tokenGapP99Ms: OverRuns;
-  /** Differences from the direct read of the same run (absent for 'direct'). */
+  /** Differences from, and ratios to, the relay's figures of the same run (absent for 'relay'). */
   ttftAddedP50Ms?: OverRuns;
   ttftAddedP99Ms?: OverRuns;
   tokenAddedP50Ms?: OverRuns;
   tokenAddedP99Ms?: OverRuns;
   gatewayCpuPerTokenUs: OverRuns;
+  cpuPerTokenRatio?: OverRuns;
   gatewayCpuCores: OverRuns;
   loopDelayP99Ms: OverRuns;
   rssPerStreamKB: OverRuns;
@@ -68,11 +69,11 @@ export async function runStreaming(rig: StreamRig, settings: StreamingSettings, 
         );
       }
     }
-    const direct = byVariant.get('direct')!;
+    const relay = byVariant.get('relay')!;
     for (const [variant, runs] of byVariant) {
       const of = (figure: (m: StreamMeasurement) => number) => overRuns(runs.map(figure));
       const added = (figure: (m: StreamMeasurement) => number) =>
-        variant === 'direct' ? undefined : overRuns(runs.map((m, run) => figure(m) - figure(direct[run]!)));
+        variant === 'relay' ? undefined : overRuns(runs.map((m, run) => figure(m) - figure(relay[run]!)));
       figures.push({
         variant,
         streams,
@@ -87,6 +88,8 @@ export async function runStreaming(rig: StreamRig, settings: StreamingSettings, 
         tokenAddedP50Ms: added((m) => m.client.tokenLatencyMs.p50),
         tokenAddedP99Ms: added((m) => m.client.tokenLatencyMs.p99),
         gatewayCpuPerTokenUs: of((m) => m.gateway.cpuPerTokenUs),
+        cpuPerTokenRatio:
+          variant === 'relay' ? undefined : overRuns(runs.map((m, run) => m.gateway.cpuPerTokenUs / relay[run]!.gateway.cpuPerTokenUs)),
         gatewayCpuCores: of((m) => m.gateway.cpuCores),
         loopDelayP99Ms: of((m) => m.gateway.loopDelayMs.p99),
         rssPerStreamKB: of((m) => m.gateway.rssPerStreamKB),
@@ -95,7 +98,7 @@ export async function runStreaming(rig: StreamRig, settings: StreamingSettings, 
     }
   }
 
-  const memorySlopes = STREAM_VARIANTS.filter((v) => v !== 'direct').map((variant) => {
+  const memorySlopes = STREAM_VARIANTS.map((variant) => {
     const rows = figures.filter((f) => f.variant === variant);
     const slopeOf = (perStream: (f: StreamingFigures) => number) =>
       linearFit(rows.map((f) => ({ x: f.streams, y: perStream(f) * f.streams }))).slope;

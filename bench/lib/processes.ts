@@ -80,17 +80,24 @@ export interface Gateway extends Child {
 }
 
 /** src/main.ts as in production, plus the probe (CPU, memory, event loop, profiles) and --expose-gc for it. */
-export async function startGateway(env: Record<string, string>): Promise<Gateway> {
+export function startGateway(env: Record<string, string>): Promise<Gateway> {
+  return startProbed('src/main.ts', 'gateway', { LOG_LEVEL: 'warn', ...WITHOUT_LIMITS, ...env });
+}
+
+/** bench/lean-relay.ts, the streaming baseline, observed by the same probe as the gateway. */
+export function startLeanRelay(tgiUrl: string): Promise<Gateway> {
+  return startProbed('bench/lean-relay.ts', 'lean relay', { TGI_URL: tgiUrl });
+}
+
+async function startProbed(script: string, what: string, env: Record<string, string>): Promise<Gateway> {
   const port = await freePort();
-  const child = spawnNode(['--expose-gc', '--import', './bench/lib/loop-probe.ts'], 'src/main.ts', {
-    LOG_LEVEL: 'warn',
-    ...WITHOUT_LIMITS,
+  const child = spawnNode(['--expose-gc', '--import', './bench/lib/loop-probe.ts'], script, {
     ...env,
     PORT: String(port),
     HOST: '127.0.0.1',
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitForOk(`${url}/healthz`, 'gateway', child);
+  await waitForOk(`${url}/healthz`, what, child);
   return {
     ...child,
     url,

@@ -7,7 +7,8 @@ export const SEED_MESSAGES_PER_CHAT = 12;
 
 export interface SeedWriter {
   createChat(name: string): Promise<string>;
-  createConversation(chatId: string, role: 'Human' | 'Assistant', message: string): Promise<void>;
+  /** Answers the new message's id. */
+  createConversation(chatId: string, role: 'Human' | 'Assistant', message: string): Promise<string>;
 }
 
 export async function seedChats(writer: SeedWriter): Promise<void> {
@@ -35,8 +36,6 @@ export function restSeedWriter(baseUrl: string, fetchFn: (request: Request) => P
   };
   return {
     createChat: async (name) => (await post('/chats/create', { name })).id,
-    createConversation: async (chatId, role, message) => {
-      await post('/conversations/create', { chat_id: chatId, role, message });
-    },
+    createConversation: async (chatId, role, message) => (await post('/conversations/create', { chat_id: chatId, role, message })).id,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Timestamps that cross processes inside token texts. Every process measures from the same wall-clock
  * origin (BENCH_EPOCH_MS, set once by the orchestrator) with its own monotonic clock; a constant
- * offset between two processes' origins cancels out in "gateway minus direct".
+ * offset between two processes' origins cancels out in "gateway minus relay".
  */
 const EPOCH_MS = Number(process.env.BENCH_EPOCH_MS ?? 0);
 

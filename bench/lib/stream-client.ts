@@ -11,7 +11,8 @@ import { serveRpc } from './rpc.ts';
 import { epochMicros, readStamps } from './stamps.ts';
 import { quantile } from './stats.ts';
 
-export const STREAM_VARIANTS = ['direct', 'rest', 'graphql-distinct', 'graphql-single'] as const;
+/** 'relay' is the baseline: bench/lean-relay.ts, which speaks the REST route's wire. */
+export const STREAM_VARIANTS = ['relay', 'rest', 'graphql-distinct', 'graphql-single'] as const;
 export type StreamVariant = (typeof STREAM_VARIANTS)[number];
 
 export interface StreamRunArgs {
@@ -20,11 +21,11 @@ export interface StreamRunArgs {
   rampMs: number;
   tokens: number;
   tokenIntervalMs: number;
-  standinUrl: string;
+  relayUrl: string;
   gatewayUrl: string;
   /** Several gateways: the streams are split among them in order, in equal blocks (instead of `gatewayUrl`). */
   gatewayUrls?: string[];
-  /** One Human message per stream (not used by 'direct'). */
+  /** One Human message per stream (ignored by 'relay'). */
   questionIds: string[];
 }
 
@@ -75,18 +76,16 @@ const readInferenceResult = (result: { data?: { inference?: Record<string, strin
   else sink.fail(`inference-error:${event.code}`);
 };
 
+/** The REST route's wire: a token is an unnamed event whose data is the token's text. */
+const readRestEvent: EventReader = (event, sink) => {
+  if (event.event === undefined) sink.token(event.data);
+  else if (event.event === 'done') sink.done();
+  else if (event.event === 'error') sink.fail(`sse-error:${(JSON.parse(event.data) as { code: string }).code}`);
+};
+
 const READERS: Record<StreamVariant, EventReader> = {
-  direct: (event, sink) => {
-    if (event.data === '[DONE]') return sink.done();
-    const content = (JSON.parse(event.data) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content;
-    if (content) sink.token(content);
-  },
-  rest: (event, sink) => {
-    // A token is an unnamed event whose data is the token's text.
-    if (event.event === undefined) sink.token(event.data);
-    else if (event.event === 'done') sink.done();
-    else if (event.event === 'error') sink.fail(`sse-error:${(JSON.parse(event.data) as { code: string }).code}`);
-  },
+  relay: readRestEvent,
+  rest: readRestEvent,
   'graphql-distinct': (event, sink) => {
     if (event.event === 'next') readInferenceResult(JSON.parse(event.data), sink);
   },
@@ -118,17 +117,8 @@ async function open(args: StreamRunArgs, index: number): Promise<IncomingMessage
   const variables = { id };
   const gatewayUrl = args.gatewayUrls ? args.gatewayUrls[Math.floor((index * args.gatewayUrls.length) / args.streams)]! : args.gatewayUrl;
   switch (args.variant) {
-    case 'direct':
-      return send(
-        'POST',
-        `${args.standinUrl}/v1/chat/completions`,
-        json,
-        JSON.stringify({
-          model: 'tgi',
-          stream: true,
-          messages: [{ role: 'user', content: 'bench' }],
-        }),
-      );
+    case 'relay':
+      return send('GET', `${args.relayUrl}/conversations/inference/${id}`, sseAccept);
     case 'rest':
       return send('GET', `${gatewayUrl}/conversations/inference/${id}?regenerate=true`, sseAccept);
     case 'graphql-distinct':

@@ -3,11 +3,14 @@
  * TGI stand-in and the stream load generator, each in its own process, and one measurement = one
  * batch of N streams with the gateway's CPU, memory and event loop observed over the same window.
  */
-import { cpus } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { ProbeWindow } from './loop-probe.ts';
 import { machineCpuMs, postgresCpuMs, processCpuMs } from './machine.ts';
-import { type Child, type Gateway, postgresSchema, spawnNode, startGateway } from './processes.ts';
+import { type Child, type Gateway, postgresSchema, spawnNode, startGateway, startLeanRelay } from './processes.ts';
+import { restSeedWriter } from './seed.ts';
 import type { StreamRunArgs, StreamRunResult, StreamVariant } from './stream-client.ts';
 
 export interface StreamMeasurement {
@@ -37,11 +40,15 @@ export interface MeasureOptions {
   gateways?: number[];
   /** Each gateway's block of streams asks the same questions: listeners of the same replies everywhere. */
   sameQuestions?: boolean;
+  /** The gateway on PGlite instead (the rig must have been made with `pgliteQuestions`). */
+  pglite?: boolean;
 }
 
 export interface StreamRig {
   readonly gateway: Gateway;
   readonly gateways: Gateway[];
+  /** bench/lean-relay.ts, which variant 'relay' reads. */
+  readonly relay: Gateway;
   measure(variant: StreamVariant, streams: number, options: MeasureOptions): Promise<StreamMeasurement>;
   profile<T>(path: string, work: () => Promise<T>): Promise<T>;
 }
@@ -51,11 +58,19 @@ export interface StreamRig {
  * They share the database schema.
  */
 export async function withStreamRig<T>(
-  settings: { questions: number; tokenIntervalMs: number; epochMs: number; gatewayEnvs?: Record<string, string>[] },
+  settings: {
+    questions: number;
+    tokenIntervalMs: number;
+    epochMs: number;
+    gatewayEnvs?: Record<string, string>[];
+    /** Also a gateway on PGlite (a folder of its own), with this many questions. */
+    pgliteQuestions?: number;
+  },
   work: (rig: StreamRig) => Promise<T>,
 ): Promise<T> {
   const schema = postgresSchema('stream');
   const children: Child[] = [];
+  const pgliteFolder = await mkdtemp(join(tmpdir(), 'bench-pglite-'));
   try {
     const env = { BENCH_EPOCH_MS: String(settings.epochMs), BENCH_TICK_MS: String(settings.tokenIntervalMs) };
     const standin = spawnNode([], 'bench/lib/tgi-process.ts', env);
@@ -77,14 +92,25 @@ export async function withStreamRig<T>(
     }
     const gateway = gateways[0]!;
     const questionIds = await seedQuestions(schema.url, settings.questions);
+    const relay = await startLeanRelay(standinUrl);
+    children.push(relay);
+    let pglite: { gateway: Gateway; questionIds: string[] } | undefined;
+    if (settings.pgliteQuestions) {
+      const onPglite = await startGateway({ DATABASE_URL: join(pgliteFolder, 'data'), TGI_URL: standinUrl });
+      children.push(onPglite);
+      pglite = { gateway: onPglite, questionIds: await seedQuestionsThroughRest(onPglite.url, settings.pgliteQuestions) };
+    }
 
     let configuredTokens = 0;
     const rig: StreamRig = {
       gateway,
       gateways,
-      async measure(variant, streams, { tokens, rampMs, gateways: targets = [0], sameQuestions = false }) {
-        if (streams > questionIds.length) throw new Error(`only ${questionIds.length} questions seeded`);
-        const measured = targets.map((index) => gateways[index]!);
+      relay,
+      async measure(variant, streams, { tokens, rampMs, gateways: targets = [0], sameQuestions = false, pglite: onPglite = false }) {
+        if (onPglite && !pglite) throw new Error('no PGlite gateway in this rig');
+        const questions = onPglite ? pglite!.questionIds : questionIds;
+        if (streams > questions.length) throw new Error(`only ${questions.length} questions seeded`);
+        const measured = variant === 'relay' ? [relay] : onPglite ? [pglite!.gateway] : targets.map((index) => gateways[index]!);
         const perBlock = Math.ceil(streams / targets.length);
         if (tokens !== configuredTokens) await standin.call('configure', { tokens });
         configuredTokens = tokens;
@@ -94,12 +120,12 @@ export async function withStreamRig<T>(
           rampMs,
           tokens,
           tokenIntervalMs: settings.tokenIntervalMs,
-          standinUrl,
+          relayUrl: relay.url,
           gatewayUrl: measured[0]!.url,
           gatewayUrls: measured.map((target) => target.url),
           questionIds: sameQuestions
-            ? Array.from({ length: streams }, (_, index) => questionIds[index % perBlock]!)
-            : questionIds.slice(0, streams),
+            ? Array.from({ length: streams }, (_, index) => questions[index % perBlock]!)
+            : questions.slice(0, streams),
         };
         await Promise.all(measured.map((target) => target.windowStart()));
         const before = {
@@ -148,7 +174,19 @@ export async function withStreamRig<T>(
   } finally {
     for (const child of children.reverse()) await child.stop();
     await schema.drop();
+    await rm(pgliteFolder, { recursive: true, force: true });
   }
+}
+
+/** One chat with one Human message per stream, through the REST routes (a PGlite folder belongs to its gateway). */
+async function seedQuestionsThroughRest(url: string, count: number): Promise<string[]> {
+  const writer = restSeedWriter(url);
+  const ids: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const chatId = await writer.createChat(`stream ${index}`);
+    ids.push(await writer.createConversation(chatId, 'Human', 'Tell me something.'));
+  }
+  return ids;
 }
 
 /** One chat with one Human message per stream, inserted with SQL (thousands through REST would take long). */
