@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { ServerConfig } from '../config.ts';
+import { writingDirectBodies } from './direct-body.ts';
 
 export type ListenOptions = Pick<ServerConfig, 'host' | 'port' | 'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'>;
 
@@ -18,7 +19,7 @@ export function startServer(
 ): Server {
   const server = serve(
     {
-      fetch,
+      fetch: writingDirectBodies(fetch),
       hostname: options.host,
       port: options.port,
       serverOptions: {

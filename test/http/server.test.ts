@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { createClient } from 'graphql-sse';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, jsonInit, listen, type TestApp } from '../support/app.ts';
 import { readSse, tokensOf } from '../support/sse.ts';
 import { startTgiStandin, type TgiStandin } from '../support/tgi-standin.ts';
@@ -101,5 +101,58 @@ describe('clients hanging up', () => {
     hangUp.abort();
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('REST event streams, written straight to the socket', () => {
+  let streaming: TestApp;
+  let streamingServer: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    streaming = await createTestApp({ TGI_URL: tgi.url, INFERENCE_GRACE_MS: '200' });
+    streamingServer = await listen(streaming);
+  });
+  afterAll(async () => {
+    await streamingServer.close();
+    await streaming.close();
+  });
+
+  const ask = async (message: string): Promise<string> => {
+    const chat = await (await streaming.request('/chats/create', jsonInit('POST', { name: message }))).json();
+    const asked = await streaming.request('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message }));
+    return ((await asked.json()) as { id: string }).id;
+  };
+
+  it("carry every middleware's headers and the same events as a stream read in process", async () => {
+    const id = await ask('Say three words');
+    tgi.script({ kind: 'tokens', tokens: ['one', ' two\nlines', ' three'] });
+    const response = await fetch(`${streamingServer.url}/conversations/inference/${id}`, { headers: { 'x-request-id': 'socket-1' } });
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(response.headers.get('x-request-id')).toBe('socket-1');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    const raw = await response.text();
+    expect(raw).toMatch(/^retry: \d+\n\n/);
+
+    const overSocket = await readSse(new Response(raw));
+    // The same reply, replayed in process through the web stream of the same body.
+    const inProcess = await readSse(await streaming.request(`/conversations/inference/${id}`));
+    expect(tokensOf(overSocket)).toBe('one two\nlines three');
+    expect(tokensOf(inProcess)).toBe(tokensOf(overSocket));
+    expect(overSocket.at(-1)).toMatchObject({ event: 'done', id: inProcess.at(-1)!.id });
+  });
+
+  it('a client that hangs up mid-stream ends its listener: the upstream request is aborted after the grace period', async () => {
+    const id = await ask('Talk for a while');
+    const before = tgi.requests.length;
+    tgi.script({ kind: 'tokens', tokens: Array.from({ length: 100 }, (_, i) => `t${i} `), pacing: { intervalMs: 20 } });
+    const hangUp = new AbortController();
+    const response = await fetch(`${streamingServer.url}/conversations/inference/${id}`, { signal: hangUp.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    hangUp.abort();
+    await tgi.waitForClientClose(before);
+    await vi.waitFor(async () => {
+      const stored = await streaming.database.prisma.conversation.findFirstOrThrow({ where: { replyToId: id } });
+      expect(stored).toMatchObject({ status: 'incomplete', errorCode: 'ABANDONED' });
+    });
   });
 });
