@@ -1,6 +1,15 @@
-import { CONVERSATION_ORDER } from '../services/conversations.ts';
+import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
 import { builder } from './builder.ts';
+import { ConversationRef } from './conversation.ts';
 import { NodeRef } from './node.ts';
+
+/** plugin-prisma's reading of the paging arguments, cursors and page info: those `t.relatedConnection` gave. */
+const conversationPages = prismaConnectionHelpers(builder, 'Conversation', { cursor: 'id' });
+
+const ConversationConnectionRef = builder.connectionObject(
+  { type: ConversationRef, name: 'ConversationConnection' },
+  { name: 'ConversationEdge' },
+);
 
 export const ChatRef = builder.prismaObject('Chat', {
   interfaces: [NodeRef],
@@ -9,16 +18,22 @@ export const ChatRef = builder.prismaObject('Chat', {
     name: t.exposeString('name'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    conversations: t.relatedConnection(
-      'conversations',
-      {
-        description: 'The messages of the chat, oldest first.',
-        cursor: 'id',
-        query: { orderBy: CONVERSATION_ORDER },
+    conversations: t.loadable({
+      description: 'The messages of the chat, oldest first.',
+      type: ConversationConnectionRef,
+      args: t.arg.connectionArgs(),
+      // A loader per place in the operation, so per arguments: the chats of a page are read together.
+      byPath: true,
+      // Batching only: a subscription's context outlives its events, and messages change between them.
+      loaderOptions: { cache: false },
+      load: async (chatIds: string[], ctx, args) => {
+        // Only the paging part of the helper's query is used (`take` is always set): the rows come whole.
+        const { take, cursor } = conversationPages.getQuery(args, ctx, () => true);
+        const pages = await ctx.services.conversations.pageOfEachChat(ctx.caller, chatIds, { take: take!, cursor });
+        return pages.map((page) => conversationPages.resolve(page, args, ctx));
       },
-      { name: 'ConversationConnection' },
-      { name: 'ConversationEdge' },
-    ),
+      resolve: (chat) => chat.id,
+    }),
   }),
 });
 

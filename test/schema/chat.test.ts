@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PageOfChatQueryVariables } from '../gql/graphql.ts';
 import { graphql } from '../gql/index.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 
@@ -39,6 +40,41 @@ const ChatsWithConversations = graphql(`
   query ChatsWithConversations($first: Int!, $messages: Int!) {
     chats(first: $first) {
       edges { node { id name conversations(first: $messages) { edges { node { id role message chatId } } } } }
+    }
+  }
+`);
+
+const LatestOfEachChat = graphql(`
+  query LatestOfEachChat($last: Int!) {
+    chats(first: 20) {
+      edges { node { name conversations(last: $last) { edges { node { message } } pageInfo { hasPreviousPage } } } }
+    }
+  }
+`);
+
+const PageOfEachChat = graphql(`
+  query PageOfEachChat($first: Int, $after: String, $last: Int, $before: String) {
+    chats(first: 20) {
+      edges {
+        node {
+          name
+          conversations(first: $first, after: $after, last: $last, before: $before) {
+            edges { cursor node { message } }
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const PageOfChat = graphql(`
+  query PageOfChat($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+    chat(id: $id) {
+      conversations(first: $first, after: $after, last: $last, before: $before) {
+        edges { cursor node { message chat { name } } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      }
     }
   }
 `);
@@ -176,5 +212,149 @@ describe('chats connection', () => {
     const forTwenty = await countFor(20);
     expect(forTwenty).toBe(forOne);
     expect(forOne).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('conversations of listed chats', () => {
+  beforeEach(async () => {
+    await app.database.prisma.chat.deleteMany();
+  });
+
+  /** Adds `count` messages to a chat, `prefix` and their number from `from`, at that many seconds past a fixed time. */
+  async function addMessages(chatId: string, from: number, count: number, prefix = 'm') {
+    await app.database.prisma.conversation.createMany({
+      data: Array.from({ length: count }, (_, i) => ({
+        chatId,
+        role: (from + i) % 2 === 0 ? ('Human' as const) : ('Assistant' as const),
+        message: `${prefix}${from + i}`,
+        createdAt: new Date(Date.UTC(2024, 0, 1) + (from + i) * 1000),
+      })),
+    });
+  }
+
+  /** Statements with their parameters, to replay them. */
+  const logged: { query: string; params: string }[] = [];
+  beforeAll(() => {
+    (app.database.prisma as any).$on('query', (event: { query: string; params: string }) => logged.push(event));
+  });
+
+  /** Runs `work`, then replays the SELECT statements it sent: how many, and how many rows the database sent back. */
+  async function reads(work: () => Promise<unknown>) {
+    logged.length = 0;
+    await work();
+    const selects = logged.filter(({ query }) => /^\s*SELECT/i.test(query));
+    let rows = 0;
+    for (const { query, params } of selects) {
+      rows += (await app.database.withSession((session) => session.query(query, JSON.parse(params)))).length;
+    }
+    return { statements: selects.length, rows };
+  }
+
+  it('reads the same few rows of each chat whether it holds 10 or 50 messages, in one statement for all', async () => {
+    const chats = await Promise.all(['a', 'b', 'c'].map((name) => createChat(name)));
+    const latest = async () => {
+      let page: string[][] = [];
+      const counted = await reads(async () => {
+        const { data, errors } = await app.graphql(LatestOfEachChat, { last: 2 });
+        expect(errors).toBeUndefined();
+        page = data!.chats.edges.map((edge) => {
+          expect(edge.node.conversations.pageInfo.hasPreviousPage).toBe(true);
+          return edge.node.conversations.edges.map((e) => e.node.message);
+        });
+      });
+      return { page, ...counted };
+    };
+    for (const chat of chats) await addMessages(chat.id, 0, 10);
+    const short = await latest();
+    expect(short.page).toEqual([
+      ['m8', 'm9'],
+      ['m8', 'm9'],
+      ['m8', 'm9'],
+    ]);
+    for (const chat of chats) await addMessages(chat.id, 10, 40);
+    const long = await latest();
+    expect(long.page).toEqual([
+      ['m48', 'm49'],
+      ['m48', 'm49'],
+      ['m48', 'm49'],
+    ]);
+    expect(long.statements).toBe(short.statements);
+    expect(long.statements).toBeLessThanOrEqual(2);
+    expect(long.rows).toBe(short.rows);
+    // The 3 chats, then at most the page and one row more (whether there is a previous page) of each.
+    expect(long.rows).toBeLessThanOrEqual(3 + 3 * (2 + 1));
+  });
+
+  it('pages forward with first and after, and backward with last and before, every chat alike', async () => {
+    const chats = [await createChat('a'), await createChat('b')];
+    for (const [index, chat] of chats.entries()) await addMessages(chat.id, index * 100, 5, chat.name);
+    const pagesOf = (data: any) =>
+      Object.fromEntries(
+        data.chats.edges.map((edge: any) => [edge.node.name, edge.node.conversations.edges.map((e: any) => e.node.message)]),
+      );
+    const connectionOf = (data: any, name: string) => data.chats.edges.find((edge: any) => edge.node.name === name).node.conversations;
+
+    const first = await app.graphql(PageOfEachChat, { first: 2 });
+    expect(pagesOf(first.data)).toEqual({ a: ['a0', 'a1'], b: ['b100', 'b101'] });
+    expect(connectionOf(first.data, 'a').pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+
+    // Each chat's own cursor pages it: the other chat's page is empty, not placed by a message it does not hold.
+    const afterA = await app.graphql(PageOfEachChat, { first: 2, after: connectionOf(first.data, 'a').pageInfo.endCursor });
+    expect(pagesOf(afterA.data)).toEqual({ a: ['a2', 'a3'], b: [] });
+    const beforeB = await app.graphql(PageOfEachChat, { last: 2, before: connectionOf(first.data, 'b').pageInfo.endCursor });
+    expect(pagesOf(beforeB.data)).toEqual({ a: [], b: ['b100'] });
+
+    const chatA = chats[0]!.id;
+    const forward: string[] = [];
+    let after: string | null | undefined;
+    for (let page = 0; page < 5; page += 1) {
+      const { data } = await app.graphql(PageOfChat, { id: chatA, first: 2, after });
+      const connection = data!.chat!.conversations;
+      forward.push(...connection.edges.map((edge) => edge.node.message));
+      expect(connection.pageInfo.hasPreviousPage).toBe(after != null);
+      if (!connection.pageInfo.hasNextPage) break;
+      after = connection.pageInfo.endCursor;
+    }
+    expect(forward).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
+
+    const backward: string[][] = [];
+    let before: string | null | undefined;
+    for (let page = 0; page < 5; page += 1) {
+      const { data } = await app.graphql(PageOfChat, { id: chatA, last: 2, before });
+      const connection = data!.chat!.conversations;
+      expect(connection.edges.every((edge) => edge.node.chat.name === 'a')).toBe(true);
+      backward.push(connection.edges.map((edge) => edge.node.message));
+      if (!connection.pageInfo.hasPreviousPage) break;
+      before = connection.pageInfo.startCursor;
+    }
+    expect(backward).toEqual([['a3', 'a4'], ['a1', 'a2'], ['a0']]);
+  });
+
+  it("answers an empty page to a cursor of another chat's or another owner's message, and refuses a forged one", async () => {
+    const mine = await createChat('mine');
+    const other = await createChat('other');
+    const foreign = await app.database.prisma.chat.create({ data: { name: 'foreign', ownerId: 'someone-else' } });
+    await addMessages(mine.id, 10, 4);
+    // Before and after every message of `mine`: a cursor taken for its position alone would shift the page.
+    await addMessages(other.id, 0, 2, 'o');
+    await addMessages(foreign.id, 0, 2, 'f');
+    await addMessages(foreign.id, 50, 2, 'f');
+    const idOf = async (message: string) => (await app.database.prisma.conversation.findFirstOrThrow({ where: { message } })).id;
+    const cursorOf = (id: string) => Buffer.from(`GPC:S:${id}`).toString('base64');
+    for (const message of ['o1', 'f0', 'f50']) {
+      const cursor = cursorOf(await idOf(message));
+      const pages: Omit<PageOfChatQueryVariables, 'id'>[] = [
+        { first: 2, after: cursor },
+        { last: 2, before: cursor },
+      ];
+      for (const page of pages) {
+        const { data, errors } = await app.graphql(PageOfChat, { id: mine.id, ...page });
+        expect(errors).toBeUndefined();
+        expect(data!.chat!.conversations.edges).toEqual([]);
+      }
+    }
+    const { errors, status } = await app.graphql(PageOfChat, { id: mine.id, first: 2, after: cursorOf('not-a-uuid') });
+    expect(errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
+    expect(status).toBe(422);
   });
 });
