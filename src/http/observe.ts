@@ -30,8 +30,10 @@ export function observeRequests(metrics: Metrics, options: { tracing: boolean })
       await countRequest(c, next);
     };
     await runInRequestContext({ requestId }, () => (traceRequest ? traceRequest(c, handle) : handle()));
-    // After the handler: a Response a handler built itself (Yoga's, an event stream) keeps no header set before.
-    c.header('x-request-id', requestId);
+    // After the handler: a Response a handler built itself (Yoga's, an event stream) keeps no header set
+    // before. Set on the response as it is: c.header() would rebuild it around its body as a web stream,
+    // which @hono/node-server then reads chunk by chunk instead of writing the body it holds.
+    c.res.headers.set('x-request-id', requestId);
   };
 }
 

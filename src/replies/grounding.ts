@@ -24,6 +24,9 @@ const BACK_REFERENCE = /\b(it|its|they|them|their|he|him|his|she|her|those|these
 /** A capitalised word after the first, other than "I": the question names its own subject. */
 const NAMES_A_SUBJECT = /\s(?!I\b)\p{Lu}/u;
 
+/** What the search query reads of the messages before the question. */
+type EarlierMessage = Pick<Conversation, 'role' | 'message' | 'seq'>;
+
 /**
  * The search query for `question`: the question itself when it stands alone, else the question
  * preceded by the earlier Human messages it follows up on, back to the last one that stands alone
@@ -32,7 +35,7 @@ const NAMES_A_SUBJECT = /\s(?!I\b)\p{Lu}/u;
  * the model's own words into the search. The question is always kept whole (up to the length
  * limit); earlier messages fill what room is left, the nearest first.
  */
-export function searchQueryFor(history: readonly Conversation[], question: Conversation): string {
+export function searchQueryFor(history: readonly EarlierMessage[], question: Conversation): string {
   let query = truncateWords(clean(question.message), MAX_QUERY_CHARS);
   if (!isFollowUp(query)) return query;
   const earlier = history.filter((message) => message.role === 'Human' && message.seq < question.seq).reverse();
@@ -75,7 +78,7 @@ function truncateWords(text: string, max: number): string {
  */
 export async function ground(
   search: WebSearch,
-  history: readonly Conversation[],
+  history: readonly EarlierMessage[],
   question: Conversation,
   signal: AbortSignal,
   logger: Logger,

@@ -1,7 +1,6 @@
 import type { InferenceConfig } from '../config.ts';
 import type { Conversation, PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
-import { CONVERSATION_ORDER } from '../services/conversations.ts';
 import type { ChatMessage } from '../upstream/model.ts';
 import type { WebSearch } from '../upstream/search.ts';
 import { type Grounding, ground, groundedSystemPrompt } from './grounding.ts';
@@ -33,21 +32,46 @@ export class ReplyPrompt implements PromptSource {
   ) {}
 
   async prepare(signal: AbortSignal): Promise<Prepared> {
-    const { prisma, config, logger } = this.deps;
+    const { config, logger } = this.deps;
     const { question, search } = this;
-    const history = await prisma.conversation.findMany({
-      where: { chatId: question.chatId, seq: { lte: question.seq } },
-      orderBy: CONVERSATION_ORDER,
-    });
+    const history = await this.usableHistory(config.historyChars - question.message.length);
     if (!search) return { messages: buildPrompt(config.systemPrompt, history, question, config.historyChars) };
     const grounding = await ground(search, history, question, signal, logger);
     const systemPrompt = groundedSystemPrompt(config.systemPrompt, grounding, new Date());
     return { messages: buildPrompt(systemPrompt, history, question, config.historyChars), grounding };
   }
+
+  /**
+   * The chat's messages before the question that buildPrompt may keep, oldest first: of the replies,
+   * only the latest complete one to each message, and only as far back as `budget` characters reach,
+   * counted as buildPrompt counts them or fewer (PostgreSQL counts code points, JavaScript UTF-16
+   * units), so that buildPrompt makes the exact cut. Long chats and many regenerated replies then
+   * cost the database an index scan, not this process every row.
+   */
+  private usableHistory(budget: number): Promise<PromptMessage[]> {
+    const { question } = this;
+    return this.deps.prisma.$queryRaw<PromptMessage[]>`
+      SELECT id, seq, role::text AS role, message, reply_to_id AS "replyToId", status::text AS status, internet
+      FROM (
+        SELECT m.*, sum(char_length(CASE WHEN m.internet THEN regexp_replace(m.message, ${CITATION.source}, '', 'g') ELSE m.message END))
+                      OVER (ORDER BY m.created_at DESC, m.seq DESC) AS used
+        FROM conversations AS m
+        WHERE m.chat_id = ${question.chatId}::uuid AND m.seq < ${question.seq} AND (
+          m.reply_to_id IS NULL OR m.id = (
+            SELECT r.id FROM conversations AS r
+            WHERE r.reply_to_id = m.reply_to_id AND r.status = 'complete' AND r.seq < ${question.seq}
+            ORDER BY r.created_at DESC, r.seq DESC LIMIT 1))
+      ) AS usable
+      WHERE used <= ${budget}
+      ORDER BY created_at, seq`;
+  }
 }
 
+/** What buildPrompt reads of a message. */
+export type PromptMessage = Pick<Conversation, 'id' | 'seq' | 'role' | 'message' | 'replyToId' | 'status' | 'internet'>;
+
 /** `[1]`, `[2][3]`: an earlier internet answer's citations point at sources this prompt no longer has. */
-const CITATION = / ?\[\d+\]/g;
+const CITATION = / ?\[[0-9]+\]/g;
 
 /**
  * The prompt for answering `question`: the system prompt, then the chat's history in order
@@ -57,8 +81,13 @@ const CITATION = / ?\[\d+\]/g;
  * latest complete one to each message is kept: a half answer, or two answers in a row (plain and
  * internet, or regenerated), mislead the model.
  */
-export function buildPrompt(systemPrompt: string, history: Conversation[], question: Conversation, historyChars: number): ChatMessage[] {
-  const latestReply = new Map<string, Conversation>();
+export function buildPrompt(
+  systemPrompt: string,
+  history: readonly PromptMessage[],
+  question: PromptMessage,
+  historyChars: number,
+): ChatMessage[] {
+  const latestReply = new Map<string, PromptMessage>();
   for (const message of history) {
     if (message.replyToId && message.status === 'complete') latestReply.set(message.replyToId, message);
   }

@@ -1,6 +1,7 @@
 import { chatCompletionStream, InferenceClientProviderApiError } from '@huggingface/inference';
 import type { InferenceConfig } from '../config.ts';
 import { currentRequest } from '../observability/request-context.ts';
+import { createHttpFetch } from './http-fetch.ts';
 
 export type ChatMessage = {
   role: 'system' | 'user' | 'assistant';
@@ -58,6 +59,7 @@ export function createChatModel(config: InferenceConfig): ChatModel | null {
     'endpointUrl' in upstream
       ? { endpointUrl: upstream.endpointUrl, accessToken: upstream.accessToken, model: 'tgi' }
       : { model: upstream.model, accessToken: upstream.accessToken };
+  const fetch = withRequestId(createHttpFetch());
   return {
     async *stream(messages, signal) {
       // A listener added to an already aborted signal never fires.
@@ -85,7 +87,7 @@ export function createChatModel(config: InferenceConfig): ChatModel | null {
             stream_options: { include_usage: true },
           },
           // A 503 would otherwise be retried at once, forever.
-          { signal: controller.signal, retry_on_error: false, fetch: fetchWithRequestId },
+          { signal: controller.signal, retry_on_error: false, fetch },
         );
         for await (const chunk of chunks) {
           arm(config.idleTimeoutMs, 'token');
@@ -116,13 +118,15 @@ export function createChatModel(config: InferenceConfig): ChatModel | null {
 }
 
 /** `fetch`, plus the id of the request being served, so that the model server's logs can be matched with ours. */
-const fetchWithRequestId: typeof fetch = (input, init) => {
-  const requestId = currentRequest()?.requestId;
-  if (requestId === undefined) return fetch(input, init);
-  const headers = new Headers(init?.headers);
-  headers.set('x-request-id', requestId);
-  return fetch(input, { ...init, headers });
-};
+function withRequestId(fetch: typeof globalThis.fetch): typeof globalThis.fetch {
+  return (input, init) => {
+    const requestId = currentRequest()?.requestId;
+    if (requestId === undefined) return fetch(input, init);
+    const headers = new Headers(init?.headers);
+    headers.set('x-request-id', requestId);
+    return fetch(input, { ...init, headers });
+  };
+}
 
 function toUpstreamError(error: unknown): UpstreamError {
   if (error instanceof InferenceClientProviderApiError) {

@@ -60,6 +60,13 @@ describe('CORS', () => {
       expect(response.headers.get('vary')).toMatch(/Origin/);
     });
 
+    it('answers a request without Origin (no browser) with no CORS headers, but Vary: Origin for caches', async () => {
+      const response = await app.request(path(), init);
+      expect(response.status).toBeLessThan(300);
+      expect([...response.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
+      expect(response.headers.get('vary')).toMatch(/Origin/);
+    });
+
     it('does not let any other origin read it', async () => {
       const response = await fromOrigin(DENIED, path(), init);
       expect(response.headers.get('access-control-allow-origin')).toBeNull();
