@@ -13,8 +13,8 @@ export interface DirectBody {
 const isDirectBody = (body: unknown): body is DirectBody => typeof (body as Partial<DirectBody> | null)?.writeTo === 'function';
 
 /**
- * `fetch` as the HTTP server calls it: a response with a DirectBody is written by its body, once its
- * headers (every middleware's included) are sent.
+ * `fetch` as the HTTP server calls it: a response with a DirectBody is written by its body, with the
+ * headers every middleware set; the body writes at once (an event stream's `retry:` line).
  */
 export function writingDirectBodies<Env extends { outgoing?: unknown }>(
   fetch: (request: Request, env: Env) => Response | Promise<Response>,
@@ -26,8 +26,8 @@ export function writingDirectBodies<Env extends { outgoing?: unknown }>(
     if (!(outgoing instanceof ServerResponse) || !response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
     const { body } = response;
     if (!isDirectBody(body)) return response;
+    // The headers leave with the body's first write: one packet, not two.
     outgoing.writeHead(response.status, Object.fromEntries(response.headers));
-    outgoing.flushHeaders();
     body.writeTo(outgoing);
     return RESPONSE_ALREADY_SENT;
   };

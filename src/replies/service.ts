@@ -1,12 +1,12 @@
 import type { InferenceConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
-import type { Conversation, PrismaClient } from '../generated/prisma/client.ts';
+import { type Conversation, Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import type { Limits } from '../limits/limits.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Caller } from '../services/caller.ts';
 import { visibleChats } from '../services/chats.ts';
-import { NEWEST_CONVERSATION_FIRST, visibleConversations } from '../services/conversations.ts';
+import { conversationColumns } from '../services/conversations.ts';
 import { type ChatEventBus, publishChatEvent } from '../services/events.ts';
 import { isUuid } from '../services/inputs.ts';
 import type { ChatModel } from '../upstream/model.ts';
@@ -361,39 +361,41 @@ export class ReplyService {
 
   /**
    * The Human message `id` names among the caller's chats (or the latest one of a chat `id` names),
-   * with its latest reply of the kind asked for, and the owner of its chat.
+   * with its latest reply of the kind asked for, and the owner of its chat: one statement, since every
+   * stream opens with it (ids are UUIDs, so a message and a chat never share one).
    */
   private async question(caller: Caller, id: string, internet: boolean): Promise<Question> {
     const notFound = () => new AppError('NOT_FOUND', `No conversation or chat ${JSON.stringify(id)}`);
     if (!isUuid(id)) throw notFound();
     const { prisma } = this.deps;
-    const latestReply = { where: { internet }, orderBy: NEWEST_CONVERSATION_FIRST, take: 1 };
-    const conversation = await prisma.conversation.findUnique({
-      where: { ...visibleConversations(caller), id },
-      include: { replies: latestReply },
-    });
-    if (conversation?.role === 'Assistant') {
+    const visible = caller.admin ? Prisma.empty : Prisma.sql`AND chat.owner_id = ${caller.owner}`;
+    const rows = await prisma.$queryRaw<(Conversation & { ownerId: string; part: 'question' | 'latest' })[]>`
+      WITH question AS (
+        (SELECT m.*, chat.owner_id FROM conversations AS m JOIN chats AS chat ON chat.id = m.chat_id
+         WHERE m.id = ${id}::uuid ${visible})
+        UNION ALL
+        (SELECT m.*, chat.owner_id FROM conversations AS m JOIN chats AS chat ON chat.id = m.chat_id
+         WHERE m.chat_id = ${id}::uuid AND m.role = 'Human' ${visible}
+         ORDER BY m.created_at DESC, m.seq DESC LIMIT 1)
+        LIMIT 1
+      )
+      SELECT ${conversationColumns('q')}, q.owner_id AS "ownerId", 'question' AS part FROM question AS q
+      UNION ALL
+      SELECT ${conversationColumns('r')}, q.owner_id, 'latest' FROM question AS q CROSS JOIN LATERAL (
+        SELECT * FROM conversations AS reply WHERE reply.reply_to_id = q.id AND reply.internet = ${internet}
+        ORDER BY reply.created_at DESC, reply.seq DESC LIMIT 1
+      ) AS r`;
+    const found = rows.find((row) => row.part === 'question');
+    if (!found) {
+      // Only to say why: a chat of the caller's with no Human message yet.
+      const chat = await prisma.chat.findUnique({ where: { ...visibleChats(caller), id }, select: { id: true } });
+      throw chat ? new AppError('NOT_FOUND', `Chat ${id} has no Human message to answer`) : notFound();
+    }
+    if (found.role === 'Assistant') {
       throw new AppError('VALIDATION_FAILED', `Conversation ${id} is an Assistant message: ask with the Human message it answers`);
     }
-    if (conversation) {
-      const { replies, ...question } = conversation;
-      // Only an admin may ask in a chat that is not their own: then read whose it is.
-      const ownerId = caller.admin
-        ? (await prisma.chat.findUniqueOrThrow({ where: { id: question.chatId }, select: { ownerId: true } })).ownerId
-        : caller.owner;
-      return { ...question, latest: replies[0], ownerId };
-    }
-    const chat = await prisma.chat.findUnique({
-      where: { ...visibleChats(caller), id },
-      include: {
-        conversations: { where: { role: 'Human' }, orderBy: NEWEST_CONVERSATION_FIRST, take: 1, include: { replies: latestReply } },
-      },
-    });
-    if (!chat) throw notFound();
-    const latest = chat.conversations[0];
-    if (!latest) throw new AppError('NOT_FOUND', `Chat ${id} has no Human message to answer`);
-    const { replies, ...question } = latest;
-    return { ...question, latest: replies[0], ownerId: chat.ownerId };
+    const latest = rows.find((row) => row.part === 'latest');
+    return { ...conversationOf(found), latest: latest && conversationOf(latest), ownerId: found.ownerId };
   }
 
   /**
@@ -466,6 +468,15 @@ function parseResume(lastEventId: string): ReplyPosition {
     throw new AppError('VALIDATION_FAILED', 'Last-Event-ID must be the id of an event this gateway sent (<reply id>.<position>)');
   }
   return position;
+}
+
+/** A row of a raw read as the Conversation it holds. */
+function conversationOf({
+  ownerId: _ownerId,
+  part: _part,
+  ...conversation
+}: Conversation & { ownerId: string; part: string }): Conversation {
+  return conversation;
 }
 
 /** A stored reply as events after position `after`. */

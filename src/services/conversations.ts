@@ -19,17 +19,20 @@ export const CONVERSATION_ORDER: Prisma.ConversationOrderByWithRelationInput[] =
 /** The reverse: newest first. */
 export const NEWEST_CONVERSATION_FIRST: Prisma.ConversationOrderByWithRelationInput[] = [{ createdAt: 'desc' }, { seq: 'desc' }];
 
-/** Every column of a message (alias `m`) under its Prisma field name, enums as text as Prisma reads them. */
-const CONVERSATION_COLUMNS = Prisma.raw(
-  [
-    'm.id, m.seq, m.role::text AS role, m.chat_id AS "chatId", m.message',
-    'm.created_at AS "createdAt", m.updated_at AS "updatedAt", m.reply_to_id AS "replyToId", m.status::text AS status',
-    'm.finish_reason AS "finishReason", m.prompt_tokens AS "promptTokens", m.completion_tokens AS "completionTokens"',
-    'm.total_tokens AS "totalTokens", m.error_code AS "errorCode", m.error_detail AS "errorDetail", m.internet',
-    'm.search_query AS "searchQuery", m.sources, m.search_error_code AS "searchErrorCode"',
-    'm.search_error_detail AS "searchErrorDetail", m.lease_owner AS "leaseOwner", m.lease_expires_at AS "leaseExpiresAt"',
-  ].join(', '),
-);
+/** Every column of a message (table alias `alias`) under its Prisma field name, enums as text as Prisma reads them. */
+export function conversationColumns(alias: string): Prisma.Sql {
+  const m = alias;
+  return Prisma.raw(
+    [
+      `${m}.id, ${m}.seq, ${m}.role::text AS role, ${m}.chat_id AS "chatId", ${m}.message`,
+      `${m}.created_at AS "createdAt", ${m}.updated_at AS "updatedAt", ${m}.reply_to_id AS "replyToId", ${m}.status::text AS status`,
+      `${m}.finish_reason AS "finishReason", ${m}.prompt_tokens AS "promptTokens", ${m}.completion_tokens AS "completionTokens"`,
+      `${m}.total_tokens AS "totalTokens", ${m}.error_code AS "errorCode", ${m}.error_detail AS "errorDetail", ${m}.internet`,
+      `${m}.search_query AS "searchQuery", ${m}.sources, ${m}.search_error_code AS "searchErrorCode"`,
+      `${m}.search_error_detail AS "searchErrorDetail", ${m}.lease_owner AS "leaseOwner", ${m}.lease_expires_at AS "leaseExpiresAt"`,
+    ].join(', '),
+  );
+}
 
 /** The messages `caller` may see: those of the chats they may see. */
 export function visibleConversations(caller: Caller): { chat?: { ownerId?: string } } {
@@ -76,7 +79,7 @@ export class ConversationService {
             (SELECT c.created_at, c.seq FROM conversations AS c WHERE c.id = ${cursor.id}::uuid AND c.chat_id = chat.id)`;
     const rows = await this.prisma.$queryRaw<Conversation[]>`
       SELECT page.* FROM chats AS chat CROSS JOIN LATERAL (
-        SELECT ${CONVERSATION_COLUMNS} FROM conversations AS m
+        SELECT ${conversationColumns('m')} FROM conversations AS m
         WHERE m.chat_id = chat.id ${position}
         ORDER BY ${Prisma.raw(backward ? 'm.created_at DESC, m.seq DESC' : 'm.created_at, m.seq')}
         LIMIT ${Math.abs(take)}
