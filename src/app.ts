@@ -13,6 +13,7 @@ import { databaseUnavailable, isDatabaseUnavailable } from './db/unavailable.ts'
 import { createServices } from './domain.ts';
 import { AppError } from './errors.ts';
 import { schemaDisclosure } from './graphql/disclosure.ts';
+import { directEventStreams } from './graphql/event-stream.ts';
 import { limitPlugins } from './graphql/limits.ts';
 import { servedResponse } from './graphql/responses.ts';
 import { subscriptionsNeedAStream } from './graphql/subscription-transport.ts';
@@ -107,6 +108,7 @@ export function createApp({ config, database, logger }: AppDependencies) {
       // After subscriptionErrorsInStream, whose hook must see the refusals of subscriptions too.
       connectionArgumentsChecked,
       useGraphQLSSE('/graphql/stream'),
+      directEventStreams(config.inference.heartbeatMs),
       ...persistedOperations(config.graphql),
     ],
   });

@@ -14,7 +14,7 @@ const isDirectBody = (body: unknown): body is DirectBody => typeof (body as Part
 
 /**
  * `fetch` as the HTTP server calls it: a response with a DirectBody is written by its body, with the
- * headers every middleware set; the body writes at once (an event stream's `retry:` line).
+ * headers every middleware set; the body writes at once (its opening), so they leave together.
  */
 export function writingDirectBodies<Env extends { outgoing?: unknown }>(
   fetch: (request: Request, env: Env) => Response | Promise<Response>,
@@ -26,9 +26,117 @@ export function writingDirectBodies<Env extends { outgoing?: unknown }>(
     if (!(outgoing instanceof ServerResponse) || !response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
     const { body } = response;
     if (!isDirectBody(body)) return response;
-    // The headers leave with the body's first write: one packet, not two.
     outgoing.writeHead(response.status, Object.fromEntries(response.headers));
     body.writeTo(outgoing);
     return RESPONSE_ALREADY_SENT;
   };
+}
+
+/** The text of an event stream, event by event. */
+export interface EventTextSource {
+  /** The next events' text, once there are some; undefined when the stream has ended. */
+  next(): Promise<string | undefined>;
+  /** The client left: no more is read. */
+  stop(): void;
+}
+
+export interface EventStreamFraming {
+  /** Written first, with the headers (a `retry:` field, or a comment that makes browsers show the stream). */
+  opening: string;
+  /** A comment written every `everyMs` so that proxies do not close a quiet stream. */
+  keepAlive: { text: string; everyMs: number };
+}
+
+/** Where the text goes: a Node response, or a web stream's controller. */
+interface Sink {
+  /** False when the text waits in memory: the next write waits for `drained`. */
+  write(text: string): boolean;
+  drained(): Promise<void>;
+  end(): void;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * An event stream's body. Served over a socket, the HTTP server hands it Node's response (`writeTo`):
+ * each piece of text is one `write`, with no web stream, encoder or reader between its source and the
+ * socket. Read as a web stream otherwise (requests made in-process), from the same pump. The source is
+ * read only as fast as the client takes the text; a client that leaves stops it.
+ */
+export class EventStreamBody extends ReadableStream<Uint8Array> implements DirectBody {
+  private pumping = false;
+  /** The client left: nothing more is written. */
+  private stopped = false;
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly source: EventTextSource,
+    private readonly framing: EventStreamFraming,
+  ) {
+    let waiting: (() => void) | undefined;
+    super(
+      {
+        pull: (controller) => {
+          if (!this.pumping) {
+            void this.pump({
+              write: (text) => {
+                controller.enqueue(encoder.encode(text));
+                return false;
+              },
+              drained: () => new Promise((resolve) => (waiting = resolve)),
+              end: () => controller.close(),
+            });
+          }
+          waiting?.();
+          waiting = undefined;
+        },
+        cancel: () => {
+          this.stop();
+          waiting?.();
+        },
+      },
+      // Nothing is read before a reader asks: a stream that fills its queue on its own would start the
+      // pump even when the server writes the body to the socket instead.
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** Writes the stream to `outgoing`, whose headers are set; a client that leaves stops it. */
+  writeTo(outgoing: ServerResponse): void {
+    outgoing.once('close', () => this.stop());
+    void this.pump({
+      write: (text) => outgoing.write(text),
+      drained: () =>
+        new Promise((resolve) => {
+          const done = () => {
+            outgoing.off('drain', done);
+            outgoing.off('close', done);
+            resolve();
+          };
+          outgoing.once('drain', done);
+          outgoing.once('close', done);
+        }),
+      end: () => outgoing.end(),
+    });
+  }
+
+  private async pump(sink: Sink): Promise<void> {
+    this.pumping = true;
+    const { opening, keepAlive } = this.framing;
+    sink.write(opening);
+    this.keepAlive = setInterval(() => sink.write(keepAlive.text), keepAlive.everyMs);
+    for (;;) {
+      const text = await this.source.next();
+      if (text === undefined || this.stopped) break;
+      if (!sink.write(text)) await sink.drained();
+    }
+    clearInterval(this.keepAlive);
+    if (!this.stopped) sink.end();
+  }
+
+  private stop() {
+    this.stopped = true;
+    clearInterval(this.keepAlive);
+    this.source.stop();
+  }
 }

@@ -1,10 +1,7 @@
-import type { ServerResponse } from 'node:http';
-import type { DirectBody } from '../http/direct-body.ts';
+import { EventStreamBody, type EventTextSource } from '../http/direct-body.ts';
 import { eventId, type InferenceEvent } from '../replies/events.ts';
 import type { Listener } from '../replies/listener.ts';
 import { conversationJson, usageJson } from './representation.ts';
-
-const encoder = new TextEncoder();
 
 export interface SseTiming {
   heartbeatMs: number;
@@ -39,106 +36,26 @@ function dataLines(text: string): string {
 }
 
 /**
- * Streams events as Server-Sent Events. Events are read only as fast as the client takes them (the
- * listener's bounded queue absorbs the difference); a client that leaves ends its listener. The stream
- * opens with `retry: retryMs` (the client's reconnection delay); a comment every `heartbeatMs` keeps
- * proxies from closing a quiet stream.
+ * Streams events as Server-Sent Events, read only as fast as the client takes them (the listener's
+ * bounded queue absorbs the difference); a client that leaves ends the listener. The stream opens with
+ * `retry: retryMs` (the client's reconnection delay); a comment every `heartbeatMs` keeps proxies from
+ * closing a quiet stream.
  */
-export function sseResponse(events: Listener, timing: SseTiming): Response {
-  return new Response(new EventStreamBody(events, timing), { headers: SSE_HEADERS });
-}
-
-/** Where the SSE text goes: a Node response, or a web stream's controller. */
-interface SseSink {
-  /** False when the text waits in memory: the next write waits for `drained`. */
-  write(text: string): boolean;
-  drained(): Promise<void>;
-  end(): void;
-}
-
-/**
- * An event stream's body. Served over a socket, the HTTP server hands it Node's response (`writeTo`):
- * each event is one `write`, with no web stream, encoder or reader between the listener and the
- * socket. Read as a web stream otherwise (requests made in-process), from the same pump.
- */
-export class EventStreamBody extends ReadableStream<Uint8Array> implements DirectBody {
-  private pumping = false;
-  /** The client left: nothing more is written. */
-  private stopped = false;
-  private heartbeat: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly events: Listener,
-    private readonly timing: SseTiming,
-  ) {
-    let waiting: (() => void) | undefined;
-    super(
-      {
-        pull: (controller) => {
-          if (!this.pumping) {
-            void this.pump({
-              write: (text) => {
-                controller.enqueue(encoder.encode(text));
-                return (controller.desiredSize ?? 0) > 0;
-              },
-              drained: () => new Promise((resolve) => (waiting = resolve)),
-              end: () => controller.close(),
-            });
-          }
-          waiting?.();
-          waiting = undefined;
-        },
-        cancel: () => {
-          this.stop();
-          waiting?.();
-        },
-      },
-      { highWaterMark: 1 },
-    );
-  }
-
-  /** Writes the stream to `outgoing`, whose headers are sent already; a client that leaves ends it. */
-  writeTo(outgoing: ServerResponse): void {
-    outgoing.once('close', () => this.stop());
-    void this.pump({
-      write: (text) => outgoing.write(text),
-      drained: () =>
-        new Promise((resolve) => {
-          const done = () => {
-            outgoing.off('drain', done);
-            outgoing.off('close', done);
-            resolve();
-          };
-          outgoing.once('drain', done);
-          outgoing.once('close', done);
-        }),
-      end: () => outgoing.end(),
-    });
-  }
-
-  private async pump(sink: SseSink): Promise<void> {
-    this.pumping = true;
-    const { events, timing } = this;
-    sink.write(`retry: ${timing.retryMs}\n\n`);
-    this.heartbeat = setInterval(() => sink.write(': heartbeat\n\n'), timing.heartbeatMs);
-    for (;;) {
+export function sseResponse(events: Listener, { heartbeatMs, retryMs }: SseTiming): Response {
+  const source: EventTextSource = {
+    async next() {
       const next = await events.next();
-      if (next.done || this.stopped) break;
+      if (next.done) return undefined;
       // Events that queued up while this client was being written to leave as one write: one socket
       // write instead of one per event when the server is busy, nothing held back when it is not.
       let text = formatEvent(next.value, events.replyId);
       for (const event of events.takeQueued()) text += formatEvent(event, events.replyId);
-      if (!sink.write(text)) await sink.drained();
-    }
-    clearInterval(this.heartbeat);
-    if (!this.stopped) sink.end();
-  }
-
-  private stop() {
-    this.stopped = true;
-    clearInterval(this.heartbeat);
-    void this.events.return();
-  }
+      return text;
+    },
+    stop: () => void events.return(),
+  };
+  const framing = { opening: `retry: ${retryMs}\n\n`, keepAlive: { text: ': heartbeat\n\n', everyMs: heartbeatMs } };
+  return new Response(new EventStreamBody(source, framing), { headers: SSE_HEADERS });
 }
 
 export const SSE_HEADERS = {

@@ -104,7 +104,7 @@ describe('clients hanging up', () => {
   });
 });
 
-describe('REST event streams, written straight to the socket', () => {
+describe('event streams, written straight to the socket', () => {
   let streaming: TestApp;
   let streamingServer: Awaited<ReturnType<typeof listen>>;
   beforeAll(async () => {
@@ -154,5 +154,41 @@ describe('REST event streams, written straight to the socket', () => {
       const stored = await streaming.database.prisma.conversation.findFirstOrThrow({ where: { replyToId: id } });
       expect(stored).toMatchObject({ status: 'incomplete', errorCode: 'ABANDONED' });
     });
+  });
+
+  it("GraphQL's (distinct connections) carry Yoga's wire and every middleware's headers; a client that hangs up ends the subscription", async () => {
+    const chat = await (await streaming.request('/chats/create', jsonInit('POST', { name: 'socket subscription' }))).json();
+    const asked = await (
+      await streaming.request('/conversations/create', jsonInit('POST', { chat_id: chat.id, role: 'Human', message: 'Count' }))
+    ).json();
+    const subscribe = (id: string, signal?: AbortSignal) =>
+      fetch(`${streamingServer.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-request-id': 'socket-2' },
+        body: JSON.stringify({
+          query:
+            'subscription($id: ID!) { inference(conversationId: $id, regenerate: true) { __typename ... on InferenceToken { text } } }',
+          variables: { id },
+        }),
+        signal,
+      });
+
+    tgi.script({ kind: 'tokens', tokens: ['one', ' two'] });
+    const response = await subscribe(asked.id);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(response.headers.get('x-request-id')).toBe('socket-2');
+    const raw = await response.text();
+    expect(raw.startsWith(':\n\n')).toBe(true);
+    expect(raw).toContain('event: next\ndata: {"data":{"inference":{"__typename":"InferenceToken","text":"one"}}}\n\n');
+    expect(raw.endsWith('event: complete\ndata:\n\n')).toBe(true);
+
+    const before = tgi.requests.length;
+    tgi.script({ kind: 'tokens', tokens: Array.from({ length: 100 }, (_, i) => `t${i} `), pacing: { intervalMs: 20 } });
+    const hangUp = new AbortController();
+    const stream = await subscribe(asked.id, hangUp.signal);
+    await stream.body!.getReader().read();
+    hangUp.abort();
+    // The subscription ends, its listener with it: after the grace period nobody pays for the generation.
+    await tgi.waitForClientClose(before);
   });
 });
