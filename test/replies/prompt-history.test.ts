@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Conversation } from '../../src/generated/prisma/client.ts';
+import type { Conversation, Prisma } from '../../src/generated/prisma/client.ts';
 import { buildPrompt, ReplyPrompt } from '../../src/replies/prompt.ts';
 import { ANONYMOUS_OWNER } from '../../src/services/caller.ts';
 import { CONVERSATION_ORDER } from '../../src/services/conversations.ts';
@@ -26,9 +26,11 @@ async function promptFromEveryMessage(question: Conversation, historyChars: numb
 describe("the prompt's history, read in SQL", () => {
   it('gives the prompt that every message of the chat gives: latest complete replies only, within the budget', async () => {
     const { id: chatId } = await database.prisma.chat.create({ data: { name: 'history', ownerId: ANONYMOUS_OWNER } });
-    let clock = Date.parse('2026-01-01T00:00:00Z');
-    const add = (data: Omit<Parameters<typeof database.prisma.conversation.create>[0]['data'], 'chatId'>) =>
-      database.prisma.conversation.create({ data: { chatId, createdAt: new Date((clock += 1_000)), ...data } as never });
+    let seconds = 0;
+    const add = (data: Omit<Prisma.ConversationUncheckedCreateInput, 'chatId' | 'createdAt'>) => {
+      seconds += 1;
+      return database.prisma.conversation.create({ data: { ...data, chatId, createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, seconds)) } });
+    };
     const q1 = await add({ role: 'Human', message: 'Who won the World Cup in 1986?' });
     await add({ role: 'Assistant', message: 'Argentina (first answer).', replyToId: q1.id, status: 'complete' });
     await add({
