@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type Conversation, Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
-import { NEWEST_CONVERSATION_FIRST } from '../services/conversations.ts';
-import { isRecordMissing } from '../services/prisma-errors.ts';
+import { conversationColumns, NEWEST_CONVERSATION_FIRST } from '../services/conversations.ts';
+import type { groundingColumns } from './events.ts';
 
 /** Rows per UPDATE of the periodic save: far below PostgreSQL's 65,535 bind parameters (2 per row). */
 const SAVE_BATCH_ROWS = 1_000;
@@ -15,8 +15,12 @@ export interface ReplyProgress {
   message: string;
 }
 
-/** How a reply ended, as its final save writes it. */
-export type ReplyOutcome = Prisma.ConversationUncheckedUpdateInput & Pick<Conversation, 'status'>;
+/** How a reply ended, as its final save writes it; the grounding columns only for an internet answer. */
+export type ReplyOutcome = Pick<
+  Conversation,
+  'status' | 'errorCode' | 'errorDetail' | 'finishReason' | 'promptTokens' | 'completionTokens' | 'totalTokens'
+> &
+  Partial<ReturnType<typeof groundingColumns>>;
 
 export interface ReplyStoreOptions {
   /** How often the text of every running reply is saved (and their leases renewed). */
@@ -72,17 +76,19 @@ export class ReplyStore {
     let wait = FINAL_SAVE_BACKOFF_MS.first;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const saved = await this.prisma.conversation.update({
-          where: { id },
-          data: { ...outcome, message, leaseOwner: null, leaseExpiresAt: null },
-        });
+        const [saved] = await this.prisma.$queryRaw<Conversation[]>`
+          UPDATE conversations AS m
+          SET message = ${message}, status = ${outcome.status}::"ReplyStatus", error_code = ${outcome.errorCode},
+              error_detail = ${outcome.errorDetail}, finish_reason = ${outcome.finishReason},
+              prompt_tokens = ${outcome.promptTokens}, completion_tokens = ${outcome.completionTokens},
+              total_tokens = ${outcome.totalTokens}, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+              ${groundingAssignments(outcome)}
+          WHERE m.id = ${id}::uuid
+          RETURNING ${conversationColumns('m')}`;
         this.running.delete(id);
-        return saved;
+        // No row: the reply is gone (its chat was deleted meanwhile), nothing to retry.
+        return saved ?? 'deleted';
       } catch (error) {
-        if (isRecordMissing(error)) {
-          this.running.delete(id);
-          return 'deleted';
-        }
         this.logger.error({ err: error, replyId: id, attempt }, 'saving the finished reply failed; retrying');
         if (this.closed) {
           this.running.delete(id);
@@ -184,6 +190,13 @@ export class ReplyStore {
   private leaseInterval(): string {
     return `${this.options.leaseMs} milliseconds`;
   }
+}
+
+/** The grounding columns of an internet answer's final save (they hold the search it was grounded in). */
+function groundingAssignments(outcome: ReplyOutcome): Prisma.Sql {
+  if (outcome.searchQuery === undefined) return Prisma.empty;
+  return Prisma.sql`, search_query = ${outcome.searchQuery}, sources = ${JSON.stringify(outcome.sources ?? [])}::jsonb,
+    search_error_code = ${outcome.searchErrorCode ?? null}, search_error_detail = ${outcome.searchErrorDetail ?? null}`;
 }
 
 /** A lease nobody renewed in time (or none at all: rows from before leases existed). */
