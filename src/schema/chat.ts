@@ -1,7 +1,11 @@
 import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
+import type { Chat } from '../generated/prisma/client.ts';
+import type { ChatAsDeleted } from '../services/chats.ts';
 import { builder } from './builder.ts';
 import { ConversationRef } from './conversation.ts';
 import { NodeRef } from './node.ts';
+
+const isDeleted = (chat: Chat | ChatAsDeleted): chat is ChatAsDeleted => Array.isArray((chat as Partial<ChatAsDeleted>).conversations);
 
 /** plugin-prisma's reading of the paging arguments, cursors and page info: those `t.relatedConnection` gave. */
 const conversationPages = prismaConnectionHelpers(builder, 'Conversation', { cursor: 'id' });
@@ -26,13 +30,24 @@ export const ChatRef = builder.prismaObject('Chat', {
       byPath: true,
       // Batching only: a subscription's context outlives its events, and messages change between them.
       loaderOptions: { cache: false },
-      load: async (chatIds: string[], ctx, args) => {
+      load: async (chats: (Chat | ChatAsDeleted)[], ctx, args) => {
         // Only the paging part of the helper's query is used (`take` is always set): the rows come whole.
         const { take, cursor } = conversationPages.getQuery(args, ctx, () => true);
-        const pages = await ctx.services.conversations.pageOfEachChat(ctx.caller, chatIds, { take: take!, cursor });
-        return pages.map((page) => conversationPages.resolve(page, args, ctx));
+        const page = { take: take!, cursor };
+        const { conversations } = ctx.services;
+        const stored = chats.filter((chat) => !isDeleted(chat));
+        const pages = await conversations.pageOfEachChat(
+          ctx.caller,
+          stored.map((chat) => chat.id),
+          page,
+        );
+        const byChat = new Map(stored.map((chat, index) => [chat, pages[index]!]));
+        return chats.map((chat) =>
+          conversationPages.resolve(isDeleted(chat) ? conversations.pageOf(chat.conversations, page) : byChat.get(chat)!, args, ctx),
+        );
       },
-      resolve: (chat) => chat.id,
+      // The chat itself: a deleted one (deleteChat, CHAT_DELETED) holds its conversations as they were.
+      resolve: (chat) => chat,
     }),
   }),
 });

@@ -1,5 +1,5 @@
 import { notFound } from '../errors.ts';
-import type { Chat, Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import type { Chat, Conversation, Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import type { Caller } from './caller.ts';
 import { type ChatEventBus, publishChatEvent } from './events.ts';
 import { CreateChatInput, isUuid, parseInput, UpdateChatInput } from './inputs.ts';
@@ -70,18 +70,36 @@ export class ChatService {
     return chat;
   }
 
-  /** Deletes a chat and, by cascade, its conversations; answers the chat as it was. */
-  async delete(caller: Caller, id: string, query: ChatQuery = {}): Promise<Chat> {
+  /**
+   * Deletes a chat and, by cascade, its conversations; answers the chat as it was, its conversations
+   * with it (they can no longer be read afterwards).
+   */
+  async delete(caller: Caller, id: string, query: ChatQuery = {}): Promise<ChatAsDeleted> {
     if (!isUuid(id)) throw notFound('Chat', id);
-    let chat: Chat;
+    let chat: ChatAsDeleted;
     try {
-      chat = await this.prisma.chat.delete({ ...withOwner(query), where: { id, ...visibleChats(caller) } });
+      // withConversations has the conversations read: Prisma cannot tell from a selection built at run time.
+      chat = (await this.prisma.chat.delete({
+        ...withConversations(withOwner(query)),
+        where: { id, ...visibleChats(caller) },
+      })) as ChatAsDeleted;
     } catch (error) {
       throw isRecordMissing(error) ? notFound('Chat', id) : error;
     }
-    publishChatEvent(this.events, { type: 'CHAT_DELETED', ownerId: chat.ownerId, chatId: id, chat });
+    // The event carries the chat alone: a long chat's messages are not sent to every subscriber and instance.
+    const { conversations: _conversations, ...deleted } = chat;
+    publishChatEvent(this.events, { type: 'CHAT_DELETED', ownerId: chat.ownerId, chatId: id, chat: deleted });
     return chat;
   }
+}
+
+/** A deleted chat, with the conversations deleted with it. */
+export type ChatAsDeleted = Chat & { conversations: Conversation[] };
+
+function withConversations(query: ChatQuery): ChatQuery {
+  return query.select
+    ? { ...query, select: { ...query.select, conversations: true } }
+    : { ...query, include: { ...query.include, conversations: true } };
 }
 
 /** A GraphQL selection narrowed with `select` still reads the owner, whom the chat's event is for. */

@@ -91,6 +91,22 @@ export class ConversationService {
     return chatIds.map((id) => pages.get(id)!);
   }
 
+  /**
+   * pageOfEachChat's page, of messages held in memory (a deleted chat's, which the database no longer
+   * has): the same order, the same reading of `take` and `cursor`.
+   */
+  pageOf(messages: readonly Conversation[], { take, cursor }: ConversationPage): Conversation[] {
+    const ordered = [...messages].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || Number(a.seq - b.seq));
+    const at = cursor?.id === undefined ? undefined : ordered.findIndex((message) => message.id === cursor.id);
+    if (at === -1) return [];
+    if (take > 0) {
+      const from = at === undefined ? 0 : at + 1;
+      return ordered.slice(from, from + take);
+    }
+    const to = at ?? ordered.length;
+    return ordered.slice(Math.max(0, to + take), to);
+  }
+
   async create(caller: Caller, input: unknown, query: ConversationQuery = {}): Promise<Conversation> {
     const data = parseInput(CreateConversationInput, input);
     const chat = await this.prisma.chat.findUnique({ where: { id: data.chatId, ...visibleChats(caller) }, select: { ownerId: true } });

@@ -127,6 +127,30 @@ describe('chat mutations', () => {
     expect(await app.database.prisma.conversation.count({ where: { chatId: chat.id } })).toBe(0);
   });
 
+  it("answers a deleted chat with its conversations as they were, paged as a stored chat's are", async () => {
+    const chat = await createChat('Doomed with history');
+    for (const message of ['one', 'two', 'three']) await app.graphql(AddMessage, { chatId: chat.id, role: 'Human', message });
+    const response = await app.request('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query:
+          'mutation($id: ID!) { deleteChat(id: $id) { name all: conversations { edges { node { message } } } ' +
+          'last: conversations(last: 2) { edges { node { message } } pageInfo { hasPreviousPage hasNextPage } } } }',
+        variables: { id: chat.id },
+      }),
+    });
+    const { data } = (await response.json()) as {
+      data: { deleteChat: { all: { edges: unknown[] }; last: { edges: unknown[]; pageInfo: unknown } } };
+    };
+    const messages = (connection: { edges: unknown[] }) =>
+      connection.edges.map((edge) => (edge as { node: { message: string } }).node.message);
+    expect(messages(data.deleteChat.all)).toEqual(['one', 'two', 'three']);
+    expect(messages(data.deleteChat.last)).toEqual(['two', 'three']);
+    expect(data.deleteChat.last.pageInfo).toEqual({ hasPreviousPage: true, hasNextPage: false });
+    expect(await app.database.prisma.conversation.count({ where: { chatId: chat.id } })).toBe(0);
+  });
+
   it.each([
     ['an empty name', ''],
     ['a blank name', '   '],
