@@ -106,16 +106,7 @@ export class EventStreamBody extends ReadableStream<Uint8Array> implements Direc
     outgoing.once('close', () => this.stop());
     void this.pump({
       write: (text) => outgoing.write(text),
-      drained: () =>
-        new Promise((resolve) => {
-          const done = () => {
-            outgoing.off('drain', done);
-            outgoing.off('close', done);
-            resolve();
-          };
-          outgoing.once('drain', done);
-          outgoing.once('close', done);
-        }),
+      drained: () => drainedOrClosed(outgoing),
       end: () => outgoing.end(),
     });
   }
@@ -139,4 +130,17 @@ export class EventStreamBody extends ReadableStream<Uint8Array> implements Direc
     clearInterval(this.keepAlive);
     this.source.stop();
   }
+}
+
+/** Resolves once `stream` has drained what it buffered, or has closed: whichever comes first. */
+export function drainedOrClosed(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+  });
 }

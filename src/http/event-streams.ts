@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
+import { drainedOrClosed } from './direct-body.ts';
 import type { AppEnv } from './env.ts';
 
 /**
@@ -44,15 +45,7 @@ async function closeWhenFlushed(outgoing: ServerResponse): Promise<void> {
   // A slow client's last events may still be buffered here: they go first (or the client goes, or
   // SHUTDOWN_TIMEOUT_MS cuts every connection).
   while (socket && !socket.destroyed && socket.writableLength > 0) {
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
+    await drainedOrClosed(socket);
     await nextTurn(); // what was waiting for the drain is written now
   }
   outgoing.destroy();
