@@ -12,7 +12,7 @@ import { EventStreamBody, type EventTextSource } from '../http/direct-body.ts';
 export function directEventStreams(keepAliveMs: number): Plugin {
   return {
     onResultProcess({ request, result, setResultProcessor }) {
-      if (!isAsyncIterable(result) || !request.headers.get('accept')?.includes('text/event-stream')) return;
+      if (!isAsyncIterable(result) || !request.headers.get('accept')?.toLowerCase().includes('text/event-stream')) return;
       setResultProcessor(
         // The platform's Response, not Yoga's fetchAPI one: that one wraps the body in a new stream, and
         // the HTTP server would no longer see an EventStreamBody.
@@ -49,7 +49,8 @@ function eventsOf(results: AsyncIterable<ExecutionResult>): EventTextSource {
       completed = true;
       return 'event: complete\ndata:\n\n';
     },
-    stop: () => void iterator.return?.(),
+    // A source that fails while being let go has nothing more to say to a client that left.
+    stop: () => void iterator.return?.()?.catch(() => {}),
   };
 }
 

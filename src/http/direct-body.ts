@@ -53,6 +53,8 @@ interface Sink {
   write(text: string): boolean;
   drained(): Promise<void>;
   end(): void;
+  /** The source failed: the client sees the stream break, not end. */
+  fail(error: unknown): void;
 }
 
 const encoder = new TextEncoder();
@@ -85,6 +87,7 @@ export class EventStreamBody extends ReadableStream<Uint8Array> implements Direc
               },
               drained: () => new Promise((resolve) => (waiting = resolve)),
               end: () => controller.close(),
+              fail: (error) => controller.error(error),
             });
           }
           waiting?.();
@@ -103,11 +106,17 @@ export class EventStreamBody extends ReadableStream<Uint8Array> implements Direc
 
   /** Writes the stream to `outgoing`, whose headers are set; a client that leaves stops it. */
   writeTo(outgoing: ServerResponse): void {
+    // The client may have left while the request was being handled: its 'close' is past.
+    if (outgoing.destroyed) {
+      this.stop();
+      return;
+    }
     outgoing.once('close', () => this.stop());
     void this.pump({
       write: (text) => outgoing.write(text),
       drained: () => drainedOrClosed(outgoing),
       end: () => outgoing.end(),
+      fail: (error) => outgoing.destroy(error instanceof Error ? error : new Error(String(error))),
     });
   }
 
@@ -116,13 +125,23 @@ export class EventStreamBody extends ReadableStream<Uint8Array> implements Direc
     const { opening, keepAlive } = this.framing;
     sink.write(opening);
     this.keepAlive = setInterval(() => sink.write(keepAlive.text), keepAlive.everyMs);
-    for (;;) {
-      const text = await this.source.next();
-      if (text === undefined || this.stopped) break;
-      if (!sink.write(text)) await sink.drained();
+    try {
+      for (;;) {
+        const text = await this.source.next();
+        if (text === undefined || this.stopped) break;
+        if (!sink.write(text)) await sink.drained();
+        if (this.stopped) break;
+      }
+      if (!this.stopped) sink.end();
+    } catch (error) {
+      // As Yoga's own event streams do: the response breaks off, and the source is let go.
+      if (!this.stopped) {
+        this.stop();
+        sink.fail(error);
+      }
+    } finally {
+      clearInterval(this.keepAlive);
     }
-    clearInterval(this.keepAlive);
-    if (!this.stopped) sink.end();
   }
 
   private stop() {
@@ -133,7 +152,8 @@ export class EventStreamBody extends ReadableStream<Uint8Array> implements Direc
 }
 
 /** Resolves once `stream` has drained what it buffered, or has closed: whichever comes first. */
-export function drainedOrClosed(stream: NodeJS.EventEmitter): Promise<void> {
+export function drainedOrClosed(stream: NodeJS.EventEmitter & { destroyed: boolean }): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       stream.off('drain', done);

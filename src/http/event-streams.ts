@@ -17,6 +17,8 @@ export function createEventStreams() {
     // Only with a real socket (requests made in-process have none).
     const outgoing = c.env?.outgoing;
     if (!outgoing || !c.res.headers.get('content-type')?.startsWith('text/event-stream')) return;
+    // A client that left while its request was handled has nothing left to close.
+    if (outgoing.destroyed) return;
     open.add(outgoing);
     outgoing.once('close', () => open.delete(outgoing));
   };

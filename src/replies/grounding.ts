@@ -15,7 +15,7 @@ export interface Grounding {
 /** Google reads about 32 words; a pasted document would only dilute the query. */
 const MAX_QUERY_CHARS = 300;
 const MAX_CONTEXT_CHARS = 150;
-const MAX_EARLIER_QUESTIONS = 3;
+export const MAX_EARLIER_QUESTIONS = 3;
 
 /** Starts like a continuation ("and in 1990?", "what about Spain?"). */
 const CONTINUATION = /^(and|but|or|so|also|then|what about|how about|same for|what of)\b/i;
@@ -25,7 +25,7 @@ const BACK_REFERENCE = /\b(it|its|they|them|their|he|him|his|she|her|those|these
 const NAMES_A_SUBJECT = /\s(?!I\b)\p{Lu}/u;
 
 /** What the search query reads of the messages before the question. */
-type EarlierMessage = Pick<Conversation, 'role' | 'message' | 'seq'>;
+export type EarlierMessage = Pick<Conversation, 'role' | 'message' | 'seq'>;
 
 /**
  * The search query for `question`: the question itself when it stands alone, else the question

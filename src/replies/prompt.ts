@@ -1,9 +1,10 @@
 import type { InferenceConfig } from '../config.ts';
 import type { Conversation, PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
+import { NEWEST_CONVERSATION_FIRST } from '../services/conversations.ts';
 import type { ChatMessage } from '../upstream/model.ts';
 import type { WebSearch } from '../upstream/search.ts';
-import { type Grounding, ground, groundedSystemPrompt } from './grounding.ts';
+import { type EarlierMessage, type Grounding, ground, groundedSystemPrompt, MAX_EARLIER_QUESTIONS } from './grounding.ts';
 
 /** What the model is asked, and for an internet answer, the web search it is grounded in. */
 export interface Prepared {
@@ -34,11 +35,25 @@ export class ReplyPrompt implements PromptSource {
   async prepare(signal: AbortSignal): Promise<Prepared> {
     const { config, logger } = this.deps;
     const { question, search } = this;
-    const history = await this.usableHistory(config.historyChars - question.message.length);
-    if (!search) return { messages: buildPrompt(config.systemPrompt, history, question, config.historyChars) };
-    const grounding = await ground(search, history, question, signal, logger);
+    const budget = config.historyChars - question.message.length;
+    if (!search) return { messages: buildPrompt(config.systemPrompt, await this.usableHistory(budget), question, config.historyChars) };
+    // The search reads the questions before this one whether or not the prompt's budget reaches them.
+    const [history, earlier] = await Promise.all([this.usableHistory(budget), this.earlierQuestions()]);
+    const grounding = await ground(search, earlier, question, signal, logger);
     const systemPrompt = groundedSystemPrompt(config.systemPrompt, grounding, new Date());
     return { messages: buildPrompt(systemPrompt, history, question, config.historyChars), grounding };
+  }
+
+  /** The Human messages just before the question that a follow-up's search query may lean on, oldest first. */
+  private async earlierQuestions(): Promise<EarlierMessage[]> {
+    const { question } = this;
+    const newestFirst = await this.deps.prisma.conversation.findMany({
+      where: { chatId: question.chatId, role: 'Human', seq: { lt: question.seq } },
+      orderBy: NEWEST_CONVERSATION_FIRST,
+      take: MAX_EARLIER_QUESTIONS,
+      select: { role: true, message: true, seq: true },
+    });
+    return newestFirst.reverse();
   }
 
   /**

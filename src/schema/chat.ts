@@ -91,6 +91,7 @@ builder.mutationFields((t) => ({
     description: 'Deletes a chat with all its conversations and returns it as it was.',
     type: 'Chat',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, { id }, ctx) => ctx.services.chats.delete(ctx.caller, id, query),
+    // With its conversations, which `Chat.conversations` then pages: the database no longer has them.
+    resolve: (query, _root, { id }, ctx) => ctx.services.chats.delete(ctx.caller, id, query, { withConversations: true }),
   }),
 }));

@@ -71,23 +71,22 @@ export class ChatService {
   }
 
   /**
-   * Deletes a chat and, by cascade, its conversations; answers the chat as it was, its conversations
-   * with it (they can no longer be read afterwards).
+   * Deletes a chat and, by cascade, its conversations; answers the chat as it was, with its
+   * conversations when asked (`withConversations`: they can no longer be read afterwards).
    */
-  async delete(caller: Caller, id: string, query: ChatQuery = {}): Promise<ChatAsDeleted> {
+  async delete(caller: Caller, id: string, query: ChatQuery = {}, { withConversations = false } = {}): Promise<Chat | ChatAsDeleted> {
     if (!isUuid(id)) throw notFound('Chat', id);
-    let chat: ChatAsDeleted;
+    let chat: Chat | ChatAsDeleted;
     try {
-      // withConversations has the conversations read: Prisma cannot tell from a selection built at run time.
-      chat = (await this.prisma.chat.delete({
-        ...withConversations(withOwner(query)),
+      chat = await this.prisma.chat.delete({
+        ...(withConversations ? includingConversations(withOwner(query)) : withOwner(query)),
         where: { id, ...visibleChats(caller) },
-      })) as ChatAsDeleted;
+      });
     } catch (error) {
       throw isRecordMissing(error) ? notFound('Chat', id) : error;
     }
     // The event carries the chat alone: a long chat's messages are not sent to every subscriber and instance.
-    const { conversations: _conversations, ...deleted } = chat;
+    const { conversations: _conversations, ...deleted } = chat as Partial<ChatAsDeleted> & Chat;
     publishChatEvent(this.events, { type: 'CHAT_DELETED', ownerId: chat.ownerId, chatId: id, chat: deleted });
     return chat;
   }
@@ -96,7 +95,7 @@ export class ChatService {
 /** A deleted chat, with the conversations deleted with it. */
 export type ChatAsDeleted = Chat & { conversations: Conversation[] };
 
-function withConversations(query: ChatQuery): ChatQuery {
+function includingConversations(query: ChatQuery): ChatQuery {
   return query.select
     ? { ...query, select: { ...query.select, conversations: true } }
     : { ...query, include: { ...query.include, conversations: true } };

@@ -140,6 +140,34 @@ describe('event streams, written straight to the socket', () => {
     expect(overSocket.at(-1)).toMatchObject({ event: 'done', id: inProcess.at(-1)!.id });
   });
 
+  it('a client that leaves while its request is handled, before any event: the generation is abandoned all the same', async () => {
+    const id = await ask('Leave early');
+    const before = tgi.requests.length;
+    tgi.script({ kind: 'stall', afterTokens: ['a'] });
+    // The app, answering 50 ms late (a slow lookup under load): the client is gone by the time its stream is handed over.
+    const slow = await listen({
+      fetch: async (...args: Parameters<TestApp['fetch']>) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return streaming.fetch(...args);
+      },
+    });
+    try {
+      const { port } = new URL(slow.url);
+      const socket = connect({ host: '127.0.0.1', port: Number(port) }, () =>
+        socket.write(`GET /conversations/inference/${id} HTTP/1.1\r\nHost: gateway\r\n\r\n`),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      socket.destroy();
+      await tgi.waitForClientClose(before);
+      await vi.waitFor(async () => {
+        const stored = await streaming.database.prisma.conversation.findFirstOrThrow({ where: { replyToId: id } });
+        expect(stored).toMatchObject({ status: 'incomplete', errorCode: 'ABANDONED' });
+      });
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('a client that hangs up mid-stream ends its listener: the upstream request is aborted after the grace period', async () => {
     const id = await ask('Talk for a while');
     const before = tgi.requests.length;

@@ -62,4 +62,36 @@ describe("the prompt's history, read in SQL", () => {
       expect(messages, `historyChars ${historyChars}`).toEqual(await promptFromEveryMessage(q3, historyChars));
     }
   });
+
+  it("searches a follow-up with the questions before it, even those the prompt's budget does not reach", async () => {
+    const { id: chatId } = await database.prisma.chat.create({ data: { name: 'follow-up', ownerId: ANONYMOUS_OWNER } });
+    const asked = await database.prisma.conversation.create({ data: { chatId, role: 'Human', message: 'Who founded Tesla Motors?' } });
+    await database.prisma.conversation.create({
+      data: {
+        chatId,
+        role: 'Assistant',
+        message: 'Martin Eberhard and Marc Tarpenning. '.repeat(8),
+        replyToId: asked.id,
+        status: 'complete',
+      },
+    });
+    const followUp = await database.prisma.conversation.create({ data: { chatId, role: 'Human', message: 'and when was it founded?' } });
+    const queries: string[] = [];
+    const search = {
+      search: async (query: string) => {
+        queries.push(query);
+        return [{ index: 1, title: 'Tesla', url: 'https://tesla.test', snippet: 'Founded in 2003.' }];
+      },
+      close: () => {},
+    };
+    const prompt = new ReplyPrompt(followUp, search, {
+      prisma: database.prisma,
+      config: { systemPrompt: 'Be brief.', historyChars: 200 },
+      logger: pino({ level: 'silent' }),
+    });
+    const { messages } = await prompt.prepare(AbortSignal.timeout(5_000));
+    expect(queries).toEqual(['Who founded Tesla Motors? and when was it founded?']);
+    // The prompt itself keeps to its budget: the long answer and the question before it are left out.
+    expect(messages.map((message) => message.role)).toEqual(['system', 'user']);
+  });
 });
